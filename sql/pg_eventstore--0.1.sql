@@ -1,0 +1,366 @@
+-- pg_eventstore 0.1 — install script.
+--
+-- Tables, types, functions, roles and privileges of the event store.  The
+-- append path and hashing are C (src/pg); reads and verification are SQL over
+-- the same tables.  docs/sql-reference.md documents every object here.
+
+\echo Use "CREATE EXTENSION pg_eventstore" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Roles (cluster-wide, so created only when missing)
+-- ---------------------------------------------------------------------------
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'eventstore_reader') THEN
+        CREATE ROLE eventstore_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'eventstore_writer') THEN
+        CREATE ROLE eventstore_writer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'eventstore_admin') THEN
+        CREATE ROLE eventstore_admin NOLOGIN;
+    END IF;
+END
+$roles$;
+GRANT eventstore_reader TO eventstore_writer;
+GRANT eventstore_writer TO eventstore_admin;
+
+-- ---------------------------------------------------------------------------
+-- Types
+-- ---------------------------------------------------------------------------
+CREATE TYPE eventstore.new_event AS (
+    event_id       uuid,
+    event_type     text,
+    data           jsonb,
+    metadata       jsonb,
+    event_time     timestamptz,
+    schema_version integer
+);
+
+CREATE TYPE eventstore.event_record AS (
+    global_position bigint,
+    stream_id       text,
+    stream_version  bigint,
+    event_id        uuid,
+    event_type      text,
+    schema_version  integer,
+    data            jsonb,
+    metadata        jsonb,
+    event_time      timestamptz,
+    ingest_time     timestamptz,
+    hash            bytea
+);
+
+-- ---------------------------------------------------------------------------
+-- Storage
+-- ---------------------------------------------------------------------------
+
+-- Insert order across streams.  CACHE 1 is essential: with a per-backend
+-- cache, two backends appending to one stream could hand out numbers out of
+-- version order, and the sequencer orders a batch by this number.
+CREATE SEQUENCE eventstore.insert_seq AS bigint CACHE 1;
+
+-- One row per stream: its head (current version and hash).  Appends lock
+-- this row, which is what serializes appends to one stream and only to it.
+CREATE TABLE eventstore.streams (
+    stream_id  text PRIMARY KEY,
+    category   text NOT NULL,
+    version    bigint NOT NULL CHECK (version >= 0),
+    head_hash  bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The event log.  Rows are never updated or deleted.
+CREATE TABLE eventstore.events (
+    stream_id      text NOT NULL,
+    stream_version bigint NOT NULL,
+    event_id       uuid NOT NULL,
+    event_type     text NOT NULL,
+    schema_version integer NOT NULL,
+    data           jsonb NOT NULL,
+    metadata       jsonb,
+    event_time     timestamptz NOT NULL,
+    ingest_time    timestamptz NOT NULL,
+    hash           bytea NOT NULL,
+    xid            xid8 NOT NULL,     -- top-level transaction that appended the event
+    insert_seq     bigint NOT NULL,   -- taken under the stream lock; orders a sequencer batch
+    PRIMARY KEY (stream_id, stream_version),
+    CONSTRAINT events_event_id_key UNIQUE (event_id)
+);
+-- The sequencer finds newly committed events by transaction id range.
+CREATE INDEX events_xid_idx ON eventstore.events (xid);
+
+-- The global order: dense positions 1, 2, 3, ... assigned by the worker's
+-- sequencer, each with a ledger hash chaining the whole log.
+CREATE TABLE eventstore.log_positions (
+    global_position bigint PRIMARY KEY,
+    stream_id       text NOT NULL,
+    stream_version  bigint NOT NULL,
+    category        text NOT NULL,
+    ledger_hash     bytea NOT NULL,
+    sequenced_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT log_positions_event_key UNIQUE (stream_id, stream_version)
+);
+CREATE INDEX log_positions_category_idx ON eventstore.log_positions (category, global_position);
+
+-- pg_dump/pg_restore carry the data of these tables.
+SELECT pg_catalog.pg_extension_config_dump('eventstore.streams', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.events', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.log_positions', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.insert_seq', '');
+
+-- ---------------------------------------------------------------------------
+-- Append-only guard
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION eventstore.log_guard() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'eventstore_log_guard';
+
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON eventstore.events
+    FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON eventstore.events
+    FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
+CREATE TRIGGER streams_append_only BEFORE UPDATE OR DELETE ON eventstore.streams
+    FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
+CREATE TRIGGER streams_no_truncate BEFORE TRUNCATE ON eventstore.streams
+    FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
+CREATE TRIGGER log_positions_append_only BEFORE UPDATE OR DELETE ON eventstore.log_positions
+    FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
+CREATE TRIGGER log_positions_no_truncate BEFORE TRUNCATE ON eventstore.log_positions
+    FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
+
+-- ---------------------------------------------------------------------------
+-- Hashing (used by the verifiers; the append path calls the same C code)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION eventstore.event_hash(
+    stream_id text, stream_version bigint, event_id uuid, event_type text,
+    schema_version integer, event_time timestamptz, data jsonb, metadata jsonb,
+    previous_hash bytea)
+RETURNS bytea
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'eventstore_event_hash';
+
+-- ---------------------------------------------------------------------------
+-- Append
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION eventstore.append(
+    stream_id        text,
+    event_type       text,
+    data             jsonb,
+    metadata         jsonb DEFAULT NULL,
+    expected_version bigint DEFAULT NULL,
+    event_id         uuid DEFAULT NULL,
+    event_time       timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'eventstore_append';
+
+CREATE FUNCTION eventstore.append_batch(
+    stream_id        text,
+    events           eventstore.new_event[],
+    expected_version bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'eventstore_append_batch';
+
+-- ---------------------------------------------------------------------------
+-- Read
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION eventstore.check_max_count(max_count integer) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF max_count IS NULL OR max_count <= 0 THEN
+        RAISE EXCEPTION 'max_count must be a positive number, got %', coalesce(max_count::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
+-- Returns value, or raises 22023 naming the parameter when it is NULL.
+CREATE FUNCTION eventstore.required(parameter_name text, value text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', parameter_name USING ERRCODE = '22023';
+    END IF;
+    RETURN value;
+END
+$$;
+
+CREATE FUNCTION eventstore.stream_version(stream_id text) RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT s.version FROM eventstore.streams s WHERE s.stream_id = $1), 0)
+$$;
+
+CREATE FUNCTION eventstore.read_stream(
+    stream_id    text,
+    from_version bigint DEFAULT 1,
+    max_count    integer DEFAULT 1000)
+RETURNS SETOF eventstore.event_record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.required('stream_id', stream_id);
+    IF from_version IS NULL OR from_version < 1 THEN
+        RAISE EXCEPTION 'from_version must be 1 or more, got %', coalesce(from_version::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM eventstore.check_max_count(max_count);
+    RETURN QUERY
+        SELECT p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
+               e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time, e.hash
+        FROM eventstore.events e
+        LEFT JOIN eventstore.log_positions p
+               ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version
+        WHERE e.stream_id = read_stream.stream_id AND e.stream_version >= from_version
+        ORDER BY e.stream_version
+        LIMIT max_count;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Verify
+-- ---------------------------------------------------------------------------
+
+-- The one chain check behind verify_stream and verify_all: for every stream
+-- (or one), recompute each event's hash from its stored fields and the stored
+-- hash of the version before it, check versions are 1..N without holes, and
+-- check the stream head agrees with the last event.  Returns the first
+-- problem per stream, or an ok row.
+CREATE FUNCTION eventstore.check_stream_chains(only_stream text)
+RETURNS TABLE (stream_id text, ok boolean, first_bad_version bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH chain AS (
+        SELECT e.stream_id, e.stream_version, e.hash,
+               row_number() OVER w AS expected_version,
+               eventstore.event_hash(e.stream_id, e.stream_version, e.event_id, e.event_type,
+                                      e.schema_version, e.event_time, e.data, e.metadata,
+                                      lag(e.hash) OVER w) AS recomputed
+        FROM eventstore.events e
+        WHERE only_stream IS NULL OR e.stream_id = only_stream
+        WINDOW w AS (PARTITION BY e.stream_id ORDER BY e.stream_version)
+    ),
+    problems AS (
+        SELECT DISTINCT ON (c.stream_id) c.stream_id, c.expected_version AS version,
+               CASE WHEN c.stream_version <> c.expected_version
+                        THEN format('version %s is missing (found version %s in its place)',
+                                    c.expected_version, c.stream_version)
+                    ELSE format('hash mismatch at version %s: stored %s, recomputed %s',
+                                c.stream_version, encode(c.hash, 'hex'), encode(c.recomputed, 'hex'))
+               END AS detail
+        FROM chain c
+        WHERE c.stream_version <> c.expected_version OR c.hash IS DISTINCT FROM c.recomputed
+        ORDER BY c.stream_id, c.expected_version
+    ),
+    tails AS (
+        SELECT c.stream_id, max(c.stream_version) AS last_version,
+               (array_agg(c.hash ORDER BY c.stream_version DESC))[1] AS last_hash
+        FROM chain c GROUP BY c.stream_id
+    ),
+    heads AS (
+        SELECT coalesce(s.stream_id, t.stream_id) AS stream_id,
+               CASE
+                   WHEN s.stream_id IS NULL
+                       THEN format('events exist but the stream head is missing')
+                   WHEN t.stream_id IS NULL AND s.version > 0
+                       THEN format('stream head says version %s but the stream has no events', s.version)
+                   WHEN s.version <> coalesce(t.last_version, 0)
+                       THEN format('stream head says version %s but the last event is version %s',
+                                   s.version, coalesce(t.last_version, 0))
+                   WHEN t.last_hash IS DISTINCT FROM s.head_hash
+                       THEN format('stream head hash %s differs from the hash of version %s',
+                                   encode(s.head_hash, 'hex'), t.last_version)
+               END AS detail,
+               least(s.version, t.last_version) + 1 AS version
+        FROM (SELECT * FROM eventstore.streams h
+              WHERE (only_stream IS NULL OR h.stream_id = only_stream) AND h.version > 0) s
+        FULL JOIN tails t ON t.stream_id = s.stream_id
+    )
+    SELECT coalesce(p.stream_id, h.stream_id),
+           p.stream_id IS NULL AND h.detail IS NULL,
+           coalesce(p.version, CASE WHEN h.detail IS NOT NULL THEN h.version END),
+           coalesce(p.detail, h.detail, 'ok')
+    FROM heads h
+    FULL JOIN problems p ON p.stream_id = h.stream_id
+$$;
+
+CREATE FUNCTION eventstore.verify_stream(stream_id text)
+RETURNS TABLE (stream_id text, ok boolean, first_bad_version bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM eventstore.check_stream_chains(eventstore.required('stream_id', $1))
+    UNION ALL
+    SELECT $1, true, NULL::bigint, 'stream does not exist (version 0)'
+    WHERE NOT EXISTS (SELECT FROM eventstore.events e WHERE e.stream_id = $1)
+      AND NOT EXISTS (SELECT FROM eventstore.streams s WHERE s.stream_id = $1 AND s.version > 0)
+$$;
+
+-- Every stream's chain and the global ledger.  Returns one row per problem
+-- (stream_id NULL for ledger problems), or a single summary row when all is
+-- well.
+CREATE FUNCTION eventstore.verify_all()
+RETURNS TABLE (stream_id text, ok boolean, first_bad_version bigint, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    checked_streams bigint := 0;
+    checked_events bigint;
+    problem_found boolean := false;
+    r record;
+BEGIN
+    FOR r IN SELECT * FROM eventstore.check_stream_chains(NULL) LOOP
+        checked_streams := checked_streams + 1;
+        IF NOT r.ok THEN
+            problem_found := true;
+            stream_id := r.stream_id; ok := false;
+            first_bad_version := r.first_bad_version; detail := r.detail;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+    SELECT count(*) INTO checked_events FROM eventstore.events;
+    IF NOT problem_found THEN
+        stream_id := NULL; ok := true; first_bad_version := NULL;
+        detail := format('%s streams, %s events verified', checked_streams, checked_events);
+        RETURN NEXT;
+    END IF;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Privileges
+-- ---------------------------------------------------------------------------
+REVOKE ALL ON ALL TABLES IN SCHEMA eventstore FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA eventstore FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA eventstore FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA eventstore TO eventstore_reader;
+GRANT SELECT ON eventstore.streams, eventstore.events, eventstore.log_positions TO eventstore_reader;
+GRANT EXECUTE ON FUNCTION
+    eventstore.stream_version(text),
+    eventstore.read_stream(text, bigint, integer),
+    eventstore.verify_stream(text),
+    eventstore.check_stream_chains(text),
+    eventstore.check_max_count(integer),
+    eventstore.required(text, text),
+    eventstore.event_hash(text, bigint, uuid, text, integer, timestamptz, jsonb, jsonb, bytea)
+TO eventstore_reader;
+
+GRANT EXECUTE ON FUNCTION
+    eventstore.append(text, text, jsonb, jsonb, bigint, uuid, timestamptz),
+    eventstore.append_batch(text, eventstore.new_event[], bigint)
+TO eventstore_writer;
+
+GRANT EXECUTE ON FUNCTION eventstore.verify_all() TO eventstore_admin;

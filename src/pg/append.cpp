@@ -1,0 +1,604 @@
+/*
+ * append.cpp — eventstore.append() and eventstore.append_batch().
+ *
+ * Both SQL functions funnel into append_events(), the one append path:
+ *
+ *   1. validate every input (nothing is read or written before this passes);
+ *   2. lock the stream's head row (SELECT ... FOR UPDATE, creating the row on
+ *      first use), so appends to one stream serialize and appends to
+ *      different streams never wait for each other: there is no global lock;
+ *   3. idempotency: caller-supplied event ids that are already stored with
+ *      the same stream, type and data make the call a no-op that returns the
+ *      stored version; the same id with other content is ES002.  This runs
+ *      before the expected-version check so that a retried call succeeds;
+ *   4. the expected-version check (ES001);
+ *   5. hash every event onto the stream's chain, then insert the events and
+ *      move the stream head in one statement.  The insert sequence number is
+ *      taken while the stream lock is held, so within a stream insert order is
+ *      version order, which the sequencer relies on (docs/global-order.md).
+ *
+ * Everything here is C-style glue with plain-data locals, because any SPI
+ * call may ereport(ERROR); C++ runs only inside guarded_call().
+ */
+#include "pg_includes.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "commit_wakeup.h"
+#include "core/expected_version.h"
+#include "core/identifiers.h"
+#include "errors.h"
+#include "event_hashing.h"
+#include "gucs.h"
+#include "log_guard.h"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "port.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "utils/uuid.h"
+}
+
+namespace eventstore::pg {
+namespace {
+
+/* One event as received, validated and (later) hashed. Plain data only. */
+struct PendingEvent {
+    pg_uuid_t event_id;
+    bool event_id_given;
+    text *event_type;
+    Jsonb *data;
+    Jsonb *metadata; /* NULL when absent */
+    TimestampTz event_time;
+    int32 schema_version;
+    uint8 hash[kHashBytes];
+};
+
+struct AppendRequest {
+    text *stream_id;
+    PendingEvent *events;
+    int count;
+    bool expected_given;
+    int64 expected_version;
+};
+
+/* "" for a single append, "event 3 of the batch: " inside a batch. */
+const char *event_position_label(int index, bool in_batch)
+{
+    return in_batch ? psprintf("event %d of the batch: ", index + 1) : "";
+}
+
+/* A short, printable rendering of a value for error messages. */
+char *abbreviate(const char *value)
+{
+    const int limit = 64;
+    if ((int)strlen(value) <= limit)
+        return pstrdup(value);
+    return psprintf("%.*s...", limit, value);
+}
+
+void check_stream_id(text *stream_id)
+{
+    const char *bytes = VARDATA_ANY(stream_id);
+    const int length = VARSIZE_ANY_EXHDR(stream_id);
+    const IdentifierProblem problem = check_identifier(std::string_view(bytes, length));
+    if (problem == IdentifierProblem::none)
+        return;
+    if (problem == IdentifierProblem::invalid_utf8 || problem == IdentifierProblem::contains_nul)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("invalid stream id: it %s", describe_identifier_problem(problem)),
+                        errdetail("The stream id is %d bytes long.", length)));
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("invalid stream id \"%s\": it %s", abbreviate(text_to_cstring(stream_id)),
+                           describe_identifier_problem(problem)),
+                    errhint("A stream id is 1 to 255 bytes of UTF-8, such as 'account-42'.")));
+}
+
+void check_json_object(Jsonb *value, const char *field, const char *label)
+{
+    if (JB_ROOT_IS_OBJECT(value))
+        return;
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("%s%s must be a JSON object, got %s", label, field, abbreviate(jsonb_text(value)))));
+}
+
+void check_event(PendingEvent *event, int index, bool in_batch)
+{
+    const char *label = event_position_label(index, in_batch);
+
+    if (event->event_type == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%sevent_type must not be NULL", label)));
+    const IdentifierProblem problem =
+        check_identifier(std::string_view(VARDATA_ANY(event->event_type), VARSIZE_ANY_EXHDR(event->event_type)));
+    if (problem == IdentifierProblem::empty || problem == IdentifierProblem::too_long)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%sinvalid event_type \"%s\": it %s", label,
+                               abbreviate(text_to_cstring(event->event_type)), describe_identifier_problem(problem))));
+    if (problem != IdentifierProblem::none)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%sinvalid event_type: it %s", label, describe_identifier_problem(problem))));
+
+    if (event->data == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%sdata must be a JSON object, got NULL", label)));
+    check_json_object(event->data, "data", label);
+    if (event->metadata != nullptr)
+        check_json_object(event->metadata, "metadata", label);
+
+    const int64 size = VARSIZE(event->data) + (event->metadata ? VARSIZE(event->metadata) : 0);
+    if (size > guc_max_event_size)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("%sevent is %lld bytes, over pg_eventstore.max_event_size (%d bytes)", label,
+                               (long long)size, guc_max_event_size),
+                        errhint("Store large payloads elsewhere and append a reference to them.")));
+
+    if (TIMESTAMP_NOT_FINITE(event->event_time))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%sevent_time must be a finite timestamp, got %s", label,
+                               timestamptz_to_str(event->event_time))));
+    if (event->schema_version < 1)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%sschema_version must be 1 or more, got %d", label, event->schema_version)));
+}
+
+int compare_uuids(const void *a, const void *b)
+{
+    return memcmp(*(const pg_uuid_t *const *)a, *(const pg_uuid_t *const *)b, UUID_LEN);
+}
+
+void check_batch_ids_unique(const AppendRequest *request)
+{
+    const pg_uuid_t **ids = (const pg_uuid_t **)palloc(sizeof(pg_uuid_t *) * request->count);
+    int given = 0;
+    for (int i = 0; i < request->count; i++)
+        if (request->events[i].event_id_given)
+            ids[given++] = &request->events[i].event_id;
+    qsort(ids, given, sizeof(pg_uuid_t *), compare_uuids);
+    for (int i = 1; i < given; i++)
+        if (memcmp(ids[i - 1], ids[i], UUID_LEN) == 0)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("event id %s appears more than once in the batch",
+                                   DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(ids[i]))))));
+    pfree(ids);
+}
+
+void check_request(AppendRequest *request, bool in_batch)
+{
+    check_stream_id(request->stream_id);
+    if (request->expected_given && !expected_version_is_valid(request->expected_version))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("expected_version must be NULL (any), 0 (no stream), -1 (existing stream) or a "
+                               "version of 1 or more, got %lld",
+                               (long long)request->expected_version)));
+    for (int i = 0; i < request->count; i++)
+        check_event(&request->events[i], i, in_batch);
+    if (in_batch)
+        check_batch_ids_unique(request);
+}
+
+void generate_event_id(pg_uuid_t *id)
+{
+    if (!pg_strong_random(id->data, UUID_LEN))
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random event id")));
+    id->data[6] = (id->data[6] & 0x0f) | 0x40; /* version 4 */
+    id->data[8] = (id->data[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+}
+
+/* ---- SPI plans, prepared once per backend ---- */
+
+SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+    SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
+    if (plan == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                        errmsg("pg_eventstore: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result))));
+    SPI_keepplan(plan);
+    return plan;
+}
+
+SPIPlanPtr lock_stream_plan()
+{
+    static SPIPlanPtr plan = nullptr;
+    if (plan == nullptr) {
+        Oid types[] = {TEXTOID};
+        plan = prepare_kept("SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1 FOR UPDATE", 1,
+                            types);
+    }
+    return plan;
+}
+
+SPIPlanPtr create_stream_plan()
+{
+    static SPIPlanPtr plan = nullptr;
+    if (plan == nullptr) {
+        Oid types[] = {TEXTOID, TEXTOID};
+        plan = prepare_kept("INSERT INTO eventstore.streams (stream_id, category, version, head_hash) "
+                            "VALUES ($1, $2, 0, '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) "
+                            "ON CONFLICT (stream_id) DO NOTHING",
+                            2, types);
+    }
+    return plan;
+}
+
+/* Which of the given ids are stored, and whether each matches stream, type and data. */
+SPIPlanPtr stored_ids_plan()
+{
+    static SPIPlanPtr plan = nullptr;
+    if (plan == nullptr) {
+        Oid types[] = {TEXTOID, UUIDARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
+        plan = prepare_kept("SELECT e.stream_id = $1 AND e.event_type = u.event_type AND e.data = u.data, "
+                            "       e.event_id, e.stream_id, e.stream_version "
+                            "FROM unnest($2, $3, $4) AS u(event_id, event_type, data) "
+                            "JOIN eventstore.events e ON e.event_id = u.event_id "
+                            "ORDER BY e.stream_version",
+                            4, types);
+    }
+    return plan;
+}
+
+/*
+ * Inserts the events and moves the stream head in one statement.  ON CONFLICT
+ * on event_id covers the race with a concurrent transaction storing the same
+ * id in another stream: fewer rows come back, and the caller raises ES002.
+ */
+SPIPlanPtr insert_events_plan()
+{
+    static SPIPlanPtr plan = nullptr;
+    if (plan == nullptr) {
+        Oid types[] = {TEXTOID,          TIMESTAMPTZOID,   INT8ARRAYOID, UUIDARRAYOID,
+                       TEXTARRAYOID,     INT4ARRAYOID,     JSONBARRAYOID, JSONBARRAYOID,
+                       TIMESTAMPTZARRAYOID, BYTEAARRAYOID, INT8OID,      BYTEAOID};
+        plan = prepare_kept(
+            "WITH sequence_number AS (SELECT nextval('eventstore.insert_seq') AS value), "
+            "inserted AS ("
+            "  INSERT INTO eventstore.events (stream_id, stream_version, event_id, event_type, schema_version,"
+            "      data, metadata, event_time, ingest_time, hash, xid, insert_seq)"
+            "  SELECT $1, u.version, u.event_id, u.event_type, u.schema_version, u.data, u.metadata,"
+            "      u.event_time, $2, u.hash, pg_current_xact_id(), s.value"
+            "  FROM sequence_number s,"
+            "      unnest($3, $4, $5, $6, $7, $8, $9, $10)"
+            "        AS u(version, event_id, event_type, schema_version, data, metadata, event_time, hash)"
+            "  ON CONFLICT (event_id) DO NOTHING"
+            "  RETURNING 1), "
+            "head AS ("
+            "  UPDATE eventstore.streams SET version = $11, head_hash = $12, updated_at = $2"
+            "  WHERE stream_id = $1) "
+            "SELECT count(*) FROM inserted",
+            12, types);
+    }
+    return plan;
+}
+
+ArrayType *array_of(Datum *values, bool *nulls, int count, Oid element_type)
+{
+    int16 length;
+    bool by_value;
+    char alignment;
+    get_typlenbyvalalign(element_type, &length, &by_value, &alignment);
+    int dims[1] = {count};
+    int lower_bounds[1] = {1};
+    return construct_md_array(values, nulls, 1, dims, lower_bounds, element_type, length, by_value, alignment);
+}
+
+char *uuid_text(const pg_uuid_t *id) { return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id))); }
+
+/* Locks the stream head, creating it at version 0 on first use. Returns the current version. */
+int64 lock_stream(text *stream_id, uint8 *head_hash)
+{
+    Datum args[2] = {PointerGetDatum(stream_id), 0};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (SPI_execute_plan(lock_stream_plan(), args, nullptr, false, 1) != SPI_OK_SELECT)
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: locking the stream failed")));
+        if (SPI_processed == 1) {
+            bool isnull;
+            const int64 version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+            bytea *hash = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+            memcpy(head_hash, VARDATA_ANY(hash), kHashBytes);
+            return version;
+        }
+        /* New stream: create its head row; a concurrent creator makes this a no-op. */
+        const char *id = VARDATA_ANY(stream_id);
+        const std::string_view category = stream_category(std::string_view(id, VARSIZE_ANY_EXHDR(stream_id)));
+        args[1] = PointerGetDatum(cstring_to_text_with_len(category.data(), (int)category.size()));
+        if (SPI_execute_plan(create_stream_plan(), args, nullptr, false, 0) != SPI_OK_INSERT)
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: creating the stream failed")));
+    }
+    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: stream head row vanished")));
+    pg_unreachable();
+}
+
+/*
+ * Looks up caller-supplied event ids.  Returns true (and the stored version in
+ * *stored_version) when every event of the request is already stored with the
+ * same content: the call is a retry and must change nothing.
+ */
+bool already_stored(const AppendRequest *request, int64 *stored_version)
+{
+    Datum *ids = (Datum *)palloc(sizeof(Datum) * request->count);
+    Datum *types = (Datum *)palloc(sizeof(Datum) * request->count);
+    Datum *datas = (Datum *)palloc(sizeof(Datum) * request->count);
+    int given = 0;
+    for (int i = 0; i < request->count; i++) {
+        const PendingEvent *event = &request->events[i];
+        if (!event->event_id_given)
+            continue;
+        ids[given] = UUIDPGetDatum(&event->event_id);
+        types[given] = PointerGetDatum(event->event_type);
+        datas[given] = JsonbPGetDatum(event->data);
+        given++;
+    }
+    if (given == 0)
+        return false;
+
+    Datum args[4] = {PointerGetDatum(request->stream_id), PointerGetDatum(array_of(ids, nullptr, given, UUIDOID)),
+                     PointerGetDatum(array_of(types, nullptr, given, TEXTOID)),
+                     PointerGetDatum(array_of(datas, nullptr, given, JSONBOID))};
+    if (SPI_execute_plan(stored_ids_plan(), args, nullptr, true, 0) != SPI_OK_SELECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: event id lookup failed")));
+
+    const uint64 stored = SPI_processed;
+    for (uint64 row = 0; row < stored; row++) {
+        HeapTuple tuple = SPI_tuptable->vals[row];
+        TupleDesc desc = SPI_tuptable->tupdesc;
+        bool isnull;
+        const bool same = DatumGetBool(SPI_getbinval(tuple, desc, 1, &isnull));
+        const int64 version = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
+        if (!same)
+            ereport(ERROR, (errcode(ERRCODE_ES_EVENT_ID_REUSED),
+                            errmsg("event id %s is already stored with other content",
+                                   uuid_text(DatumGetUUIDP(SPI_getbinval(tuple, desc, 2, &isnull)))),
+                            errdetail("It is version %lld of stream \"%s\"; an event id may only be re-sent with "
+                                      "the same stream, event_type and data.",
+                                      (long long)version, SPI_getvalue(tuple, desc, 3))));
+        *stored_version = version;
+    }
+    if (stored == 0)
+        return false;
+    if (stored < (uint64)request->count)
+        ereport(ERROR, (errcode(ERRCODE_ES_EVENT_ID_REUSED),
+                        errmsg("%llu of the %d events are already stored and the others are new",
+                               (unsigned long long)stored, request->count),
+                        errdetail("A retried batch must be sent exactly as the first time.")));
+    return true;
+}
+
+pg_attribute_noreturn() void report_wrong_expected_version(const AppendRequest *request, int64 current_version)
+{
+    char expected[64];
+    const std::optional<int64_t> expectation =
+        request->expected_given ? std::optional<int64_t>(request->expected_version) : std::nullopt;
+    guarded_call([&] { strlcpy(expected, describe_expected_version(expectation).c_str(), sizeof expected); });
+    ereport(ERROR, (errcode(ERRCODE_ES_WRONG_EXPECTED_VERSION),
+                    errmsg("wrong expected version for stream \"%s\": expected %s, actual version %lld",
+                           text_to_cstring(request->stream_id), expected, (long long)current_version),
+                    errdetail("expected_version=%lld actual_version=%lld", (long long)request->expected_version,
+                              (long long)current_version)));
+    pg_unreachable();
+}
+
+/* Computes each event's hash onto the chain; returns the new head in head_hash. */
+void seal_events(AppendRequest *request, int64 current_version, uint8 *head_hash)
+{
+    EventHashInput input;
+    input.stream_id = VARDATA_ANY(request->stream_id);
+    input.stream_id_length = VARSIZE_ANY_EXHDR(request->stream_id);
+    for (int i = 0; i < request->count; i++) {
+        PendingEvent *event = &request->events[i];
+        input.stream_version = current_version + i + 1;
+        input.event_id = &event->event_id;
+        input.event_type = VARDATA_ANY(event->event_type);
+        input.event_type_length = VARSIZE_ANY_EXHDR(event->event_type);
+        input.schema_version = event->schema_version;
+        input.event_time = event->event_time;
+        input.data_text = jsonb_text(event->data);
+        input.metadata_text = event->metadata ? jsonb_text(event->metadata) : nullptr;
+        hash_event(&input, head_hash, event->hash);
+        memcpy(head_hash, event->hash, kHashBytes);
+    }
+}
+
+void insert_events(const AppendRequest *request, int64 current_version, const uint8 *head_hash)
+{
+    const int n = request->count;
+    Datum *versions = (Datum *)palloc(sizeof(Datum) * n);
+    Datum *ids = (Datum *)palloc(sizeof(Datum) * n);
+    Datum *types = (Datum *)palloc(sizeof(Datum) * n);
+    Datum *schema_versions = (Datum *)palloc(sizeof(Datum) * n);
+    Datum *datas = (Datum *)palloc(sizeof(Datum) * n);
+    Datum *metadatas = (Datum *)palloc(sizeof(Datum) * n);
+    bool *metadata_nulls = (bool *)palloc(sizeof(bool) * n);
+    Datum *times = (Datum *)palloc(sizeof(Datum) * n);
+    Datum *hashes = (Datum *)palloc(sizeof(Datum) * n);
+    for (int i = 0; i < n; i++) {
+        const PendingEvent *event = &request->events[i];
+        versions[i] = Int64GetDatum(current_version + i + 1);
+        ids[i] = UUIDPGetDatum(&event->event_id);
+        types[i] = PointerGetDatum(event->event_type);
+        schema_versions[i] = Int32GetDatum(event->schema_version);
+        datas[i] = JsonbPGetDatum(event->data);
+        metadatas[i] = event->metadata ? JsonbPGetDatum(event->metadata) : (Datum)0;
+        metadata_nulls[i] = event->metadata == nullptr;
+        times[i] = TimestampTzGetDatum(event->event_time);
+        hashes[i] = PointerGetDatum(hash_to_bytea(event->hash));
+    }
+    Datum args[12] = {PointerGetDatum(request->stream_id),
+                      TimestampTzGetDatum(GetCurrentTimestamp()),
+                      PointerGetDatum(array_of(versions, nullptr, n, INT8OID)),
+                      PointerGetDatum(array_of(ids, nullptr, n, UUIDOID)),
+                      PointerGetDatum(array_of(types, nullptr, n, TEXTOID)),
+                      PointerGetDatum(array_of(schema_versions, nullptr, n, INT4OID)),
+                      PointerGetDatum(array_of(datas, nullptr, n, JSONBOID)),
+                      PointerGetDatum(array_of(metadatas, metadata_nulls, n, JSONBOID)),
+                      PointerGetDatum(array_of(times, nullptr, n, TIMESTAMPTZOID)),
+                      PointerGetDatum(array_of(hashes, nullptr, n, BYTEAOID)),
+                      Int64GetDatum(current_version + n),
+                      PointerGetDatum(hash_to_bytea(head_hash))};
+    if (execute_internal_write(insert_events_plan(), args, nullptr, 0) != SPI_OK_SELECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: inserting events failed")));
+    bool isnull;
+    const int64 inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    if (inserted != n)
+        ereport(ERROR, (errcode(ERRCODE_ES_EVENT_ID_REUSED),
+                        errmsg("an event id of this append was stored concurrently by another transaction"),
+                        errdetail("%lld of %d events were new.", (long long)inserted, n)));
+}
+
+/* The one append path. Returns the stream's version after the call. */
+int64 append_events(AppendRequest *request, bool in_batch)
+{
+    check_request(request, in_batch);
+    for (int i = 0; i < request->count; i++)
+        if (!request->events[i].event_id_given)
+            generate_event_id(&request->events[i].event_id);
+
+    if (SPI_connect() != SPI_OK_CONNECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: SPI_connect failed")));
+
+    uint8 head_hash[kHashBytes];
+    const int64 current_version = lock_stream(request->stream_id, head_hash);
+
+    int64 stored_version = 0;
+    if (already_stored(request, &stored_version)) {
+        SPI_finish();
+        return stored_version;
+    }
+
+    const std::optional<int64_t> expectation =
+        request->expected_given ? std::optional<int64_t>(request->expected_version) : std::nullopt;
+    if (!expected_version_matches(expectation, current_version))
+        report_wrong_expected_version(request, current_version);
+
+    seal_events(request, current_version, head_hash);
+    insert_events(request, current_version, head_hash);
+    SPI_finish();
+
+    wake_worker_at_commit();
+    return current_version + request->count;
+}
+
+/* Reads one eventstore.new_event composite into *event. */
+void read_new_event(HeapTupleHeader record, TupleDesc desc, PendingEvent *event)
+{
+    HeapTupleData tuple;
+    tuple.t_len = HeapTupleHeaderGetDatumLength(record);
+    ItemPointerSetInvalid(&tuple.t_self);
+    tuple.t_tableOid = InvalidOid;
+    tuple.t_data = record;
+
+    bool isnull;
+    Datum value = heap_getattr(&tuple, 1, desc, &isnull);
+    event->event_id_given = !isnull;
+    if (!isnull)
+        memcpy(&event->event_id, DatumGetUUIDP(value), UUID_LEN);
+    value = heap_getattr(&tuple, 2, desc, &isnull);
+    event->event_type = isnull ? nullptr : DatumGetTextPP(value);
+    value = heap_getattr(&tuple, 3, desc, &isnull);
+    event->data = isnull ? nullptr : DatumGetJsonbP(value);
+    value = heap_getattr(&tuple, 4, desc, &isnull);
+    event->metadata = isnull ? nullptr : DatumGetJsonbP(value);
+    value = heap_getattr(&tuple, 5, desc, &isnull);
+    event->event_time = isnull ? GetCurrentTransactionStartTimestamp() : DatumGetTimestampTz(value);
+    value = heap_getattr(&tuple, 6, desc, &isnull);
+    event->schema_version = isnull ? 1 : DatumGetInt32(value);
+}
+
+pg_attribute_noreturn() void report_null_argument(const char *name)
+{
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must not be NULL", name)));
+    pg_unreachable();
+}
+
+}  // namespace
+}  // namespace eventstore::pg
+
+using namespace eventstore::pg;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(eventstore_append);
+PG_FUNCTION_INFO_V1(eventstore_append_batch);
+
+/*
+ * eventstore.append(stream_id, event_type, data, metadata, expected_version,
+ *                   event_id, event_time) RETURNS bigint
+ */
+Datum eventstore_append(PG_FUNCTION_ARGS)
+{
+    if (PG_ARGISNULL(0))
+        report_null_argument("stream_id");
+
+    PendingEvent event;
+    memset(&event, 0, sizeof event);
+    event.event_type = PG_ARGISNULL(1) ? nullptr : PG_GETARG_TEXT_PP(1);
+    event.data = PG_ARGISNULL(2) ? nullptr : PG_GETARG_JSONB_P(2);
+    event.metadata = PG_ARGISNULL(3) ? nullptr : PG_GETARG_JSONB_P(3);
+    event.event_id_given = !PG_ARGISNULL(5);
+    if (event.event_id_given)
+        memcpy(&event.event_id, PG_GETARG_UUID_P(5), UUID_LEN);
+    event.event_time = PG_ARGISNULL(6) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(6);
+    event.schema_version = 1;
+
+    AppendRequest request;
+    request.stream_id = PG_GETARG_TEXT_PP(0);
+    request.events = &event;
+    request.count = 1;
+    request.expected_given = !PG_ARGISNULL(4);
+    request.expected_version = request.expected_given ? PG_GETARG_INT64(4) : 0;
+    PG_RETURN_INT64(append_events(&request, false));
+}
+
+/*
+ * eventstore.append_batch(stream_id, events eventstore.new_event[],
+ *                         expected_version) RETURNS bigint — all or nothing.
+ */
+Datum eventstore_append_batch(PG_FUNCTION_ARGS)
+{
+    if (PG_ARGISNULL(0))
+        report_null_argument("stream_id");
+    if (PG_ARGISNULL(1))
+        report_null_argument("events");
+
+    ArrayType *array = PG_GETARG_ARRAYTYPE_P(1);
+    const Oid element_type = ARR_ELEMTYPE(array);
+    int16 length;
+    bool by_value;
+    char alignment;
+    get_typlenbyvalalign(element_type, &length, &by_value, &alignment);
+    Datum *elements;
+    bool *element_nulls;
+    int count;
+    deconstruct_array(array, element_type, length, by_value, alignment, &elements, &element_nulls, &count);
+    if (count == 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("events must contain at least one event")));
+
+    TupleDesc desc = lookup_rowtype_tupdesc(element_type, -1);
+    PendingEvent *events = (PendingEvent *)palloc0(sizeof(PendingEvent) * count);
+    for (int i = 0; i < count; i++) {
+        if (element_nulls[i])
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("event %d of the batch is NULL", i + 1)));
+        read_new_event(DatumGetHeapTupleHeader(elements[i]), desc, &events[i]);
+    }
+    ReleaseTupleDesc(desc);
+
+    AppendRequest request;
+    request.stream_id = PG_GETARG_TEXT_PP(0);
+    request.events = events;
+    request.count = count;
+    request.expected_given = !PG_ARGISNULL(2);
+    request.expected_version = request.expected_given ? PG_GETARG_INT64(2) : 0;
+    PG_RETURN_INT64(append_events(&request, true));
+}
+
+}  // extern "C"

@@ -1,0 +1,47 @@
+/*
+ * shared_state.h — the worker's state in shared memory.
+ *
+ * Written by the background worker, read by the eventstore.worker_status view
+ * and by backends that wake the worker (its latch) or wait for a position.
+ * Exists only when pg_eventstore is in shared_preload_libraries.
+ */
+#ifndef EVENTSTORE_PG_SHARED_STATE_H
+#define EVENTSTORE_PG_SHARED_STATE_H
+
+#include "pg_includes.h"
+
+extern "C" {
+#include "storage/latch.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
+}
+
+namespace eventstore::pg {
+
+constexpr int kLastErrorBytes = 512;
+
+struct WorkerSharedState {
+    slock_t mutex;               /* protects every field below */
+    pid_t pid;                   /* 0 when no worker runs */
+    Latch *latch;                /* the worker's process latch, NULL when none */
+    char state[32];              /* "starting", "idle", "working", "standby", "waiting for extension" */
+    TimestampTz started_at;
+    TimestampTz last_loop_at;
+    int64 loops;
+    int64 sequenced_position;    /* highest global position assigned */
+    TimestampTz last_error_at;
+    char last_error[kLastErrorBytes];
+};
+
+/* NULL unless loaded through shared_preload_libraries. */
+extern WorkerSharedState *worker_shared_state;
+
+/* Hooks installed from _PG_init under shared_preload_libraries. */
+void install_shared_state_hooks();
+
+/* Sets the worker's latch if a worker is running. Safe from any backend. */
+void wake_worker();
+
+}  // namespace eventstore::pg
+
+#endif
