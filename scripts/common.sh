@@ -6,7 +6,7 @@
 
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_BINDIR="$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)"
-PGXS_DIR="$(dirname "$(pg_config --pgxs 2>/dev/null || echo /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk)")/.."
+PGXS_DIR="$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/pgxs"
 # Work area for clusters and test output, writable by the postgres user.
 WORK_ROOT="${PG_EVENTSTORE_WORK:-/tmp/pg_eventstore}"
 

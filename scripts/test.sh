@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test.sh — `make test`: installs what is missing, builds with -Werror, and
+# runs every suite: unit (CTest), pg_regress, isolation, pgTAP, end-to-end.
+#
+# Each suite's verdict is collected; the run ends with "N passed, N failed"
+# and exits non-zero if any suite failed.  Run one suite alone with
+#   scripts/test.sh unit|regress|isolation|pgtap|e2e
+set -uo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$PROJECT_ROOT"
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(unit regress isolation pgtap e2e)
+
+bash scripts/setup.sh || exit 1
+say "build (warnings are errors)"
+make -s -j2 WERROR=-Werror >/dev/null && make -s install >/dev/null || { echo "build failed"; exit 1; }
+
+passed=0
+failed=0
+failed_names=()
+record() {  # record NAME STATUS
+    if [ "$2" -eq 0 ]; then
+        passed=$((passed + 1)); echo "suite $1: ok"
+    else
+        failed=$((failed + 1)); failed_names+=("$1"); echo "suite $1: FAILED"
+    fi
+}
+
+# The test inputs are copied to a directory the postgres user owns: the
+# checkout may live where that user cannot read or write.
+prepare_test_copy() {
+    local dir
+    dir=$(make_work_dir "$1")
+    cp -r test "$dir/test"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir"
+    echo "$dir"
+}
+
+run_unit() {
+    say "unit tests (GoogleTest via CTest)"
+    bash scripts/unit.sh
+}
+
+run_regress() {
+    say "pg_regress"
+    local dir
+    dir=$(prepare_test_copy regress)
+    local tests
+    tests=$(sed -e 's/#.*//' test/regress_schedule | xargs)
+    as_postgres "$PGXS_DIR/src/test/regress/pg_regress" \
+        --temp-instance="$dir/tmp_check" --temp-config="$dir/test/regress.conf" \
+        --inputdir="$dir/test" --outputdir="$dir" --bindir="$PG_BINDIR" \
+        --dbname=eventstore_regress $tests
+    local status=$?
+    [ $status -eq 0 ] || cat "$dir/regression.diffs" 2>/dev/null | head -200
+    return $status
+}
+
+run_isolation() {
+    say "isolation specs"
+    local dir
+    dir=$(prepare_test_copy isolation)
+    local specs
+    specs=$(cd test/specs && ls *.spec | sed 's/\.spec$//' | xargs)
+    as_postgres "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
+        --temp-instance="$dir/tmp_check" --temp-config="$dir/test/regress.conf" \
+        --inputdir="$dir/test" --outputdir="$dir" --bindir="$PG_BINDIR" \
+        --dbname=eventstore_regress $specs
+    local status=$?
+    [ $status -eq 0 ] || cat "$dir/regression.diffs" 2>/dev/null | head -200
+    return $status
+}
+
+run_pgtap() {
+    say "pgTAP"
+    bash scripts/with_cluster.sh pgtap bash -c 'pg_prove -h "$PGHOST" -p "$PGPORT" -U postgres -d "$PGDATABASE" test/pgtap/*.sql'
+}
+
+run_e2e() {
+    say "end-to-end"
+    local status=0 script
+    for script in test/e2e/*.sh; do
+        echo "-- $script"
+        bash "$script" || { echo "e2e $script FAILED"; status=1; }
+    done
+    return $status
+}
+
+for suite in "${suites[@]}"; do
+    "run_$suite"
+    record "$suite" $?
+done
+
+echo
+[ $failed -eq 0 ] || echo "failed suites: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
