@@ -104,6 +104,17 @@ CREATE TABLE eventstore.log_positions (
 );
 CREATE INDEX log_positions_category_idx ON eventstore.log_positions (category, global_position);
 
+-- The sequencer's memory: the snapshot its last round used, S(k-1).  One row.
+-- NULL means "bootstrap": a new install or a restored database.  Not dumped:
+-- a snapshot means nothing in another cluster, so a restored database
+-- bootstraps from the events that have no position yet.
+CREATE TABLE eventstore.sequencer_state (
+    singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_snapshot pg_snapshot,
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO eventstore.sequencer_state DEFAULT VALUES;
+
 -- pg_dump/pg_restore carry the data of these tables.
 SELECT pg_catalog.pg_extension_config_dump('eventstore.streams', '');
 SELECT pg_catalog.pg_extension_config_dump('eventstore.events', '');
@@ -116,6 +127,12 @@ SELECT pg_catalog.pg_extension_config_dump('eventstore.insert_seq', '');
 CREATE FUNCTION eventstore.log_guard() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'eventstore_log_guard';
 
+CREATE FUNCTION eventstore.stamp_restored_event() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'eventstore_stamp_restored_event';
+
+-- Rows not written by append (pg_restore) get this cluster's transaction id.
+CREATE TRIGGER events_stamp_restored BEFORE INSERT ON eventstore.events
+    FOR EACH ROW EXECUTE FUNCTION eventstore.stamp_restored_event();
 CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON eventstore.events
     FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON eventstore.events
@@ -139,6 +156,11 @@ CREATE FUNCTION eventstore.event_hash(
 RETURNS bytea
 LANGUAGE c IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'eventstore_event_hash';
+
+CREATE FUNCTION eventstore.ledger_hash(previous_ledger_hash bytea, event_hash bytea, global_position bigint)
+RETURNS bytea
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'eventstore_ledger_hash';
 
 -- ---------------------------------------------------------------------------
 -- Append
@@ -227,6 +249,84 @@ BEGIN
 END
 $$;
 
+-- The whole log in global order: events the worker has sequenced, after
+-- after_position.  Events not sequenced yet are simply not returned yet.
+CREATE FUNCTION eventstore.read_all(
+    after_position bigint DEFAULT 0,
+    max_count      integer DEFAULT 1000)
+RETURNS SETOF eventstore.event_record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF after_position IS NULL OR after_position < 0 THEN
+        RAISE EXCEPTION 'after_position must be 0 or more, got %', coalesce(after_position::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM eventstore.check_max_count(max_count);
+    RETURN QUERY
+        SELECT p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
+               e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time, e.hash
+        FROM eventstore.log_positions p
+        JOIN eventstore.events e ON e.stream_id = p.stream_id AND e.stream_version = p.stream_version
+        WHERE p.global_position > after_position
+        ORDER BY p.global_position
+        LIMIT max_count;
+END
+$$;
+
+-- One category (the part of the stream id before the first '-') in global order.
+CREATE FUNCTION eventstore.read_category(
+    category       text,
+    after_position bigint DEFAULT 0,
+    max_count      integer DEFAULT 1000)
+RETURNS SETOF eventstore.event_record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.required('category', category);
+    IF after_position IS NULL OR after_position < 0 THEN
+        RAISE EXCEPTION 'after_position must be 0 or more, got %', coalesce(after_position::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM eventstore.check_max_count(max_count);
+    RETURN QUERY
+        SELECT p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
+               e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time, e.hash
+        FROM eventstore.log_positions p
+        JOIN eventstore.events e ON e.stream_id = p.stream_id AND e.stream_version = p.stream_version
+        WHERE p.category = read_category.category AND p.global_position > after_position
+        ORDER BY p.global_position
+        LIMIT max_count;
+END
+$$;
+
+-- Blocks until the worker has sequenced position (true) or timeout passes (false).
+CREATE FUNCTION eventstore.wait_for_position("position" bigint, timeout interval DEFAULT '5 seconds')
+RETURNS boolean
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_wait_for_position';
+
+-- ---------------------------------------------------------------------------
+-- Worker status
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION eventstore.worker_status_row(
+    OUT pid integer, OUT state text, OUT database text, OUT started_at timestamptz,
+    OUT last_loop_at timestamptz, OUT loops bigint, OUT sequenced_position bigint,
+    OUT last_batch_events bigint, OUT last_sequenced_at timestamptz,
+    OUT worker_naptime_ms integer, OUT last_error text, OUT last_error_at timestamptz)
+RETURNS record
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_worker_status';
+
+CREATE VIEW eventstore.worker_status AS
+    SELECT w.*,
+           (SELECT s.last_snapshot FROM eventstore.sequencer_state s) AS sequencer_snapshot,
+           (SELECT min(a.xact_start) FROM pg_catalog.pg_stat_activity a
+             WHERE a.backend_xid IS NOT NULL AND a.datname = current_database()) AS oldest_open_write_xact_start
+    FROM eventstore.worker_status_row() w;
+
 -- ---------------------------------------------------------------------------
 -- Verify
 -- ---------------------------------------------------------------------------
@@ -307,9 +407,48 @@ AS $$
       AND NOT EXISTS (SELECT FROM eventstore.streams s WHERE s.stream_id = $1 AND s.version > 0)
 $$;
 
+-- The global ledger: positions dense from 1, each ledger hash recomputed from
+-- the previous one and the event's stored hash, every position pointing at a
+-- stored event, and each stream's versions in increasing position order.
+-- Returns the first problem, or nothing.
+CREATE FUNCTION eventstore.check_ledger()
+RETURNS TABLE (first_bad_position bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH chain AS (
+        SELECT p.global_position, p.stream_id, p.stream_version, p.ledger_hash,
+               e.stream_id IS NULL AS event_missing,
+               row_number() OVER w AS expected_position,
+               eventstore.ledger_hash(lag(p.ledger_hash) OVER w, e.hash, p.global_position) AS recomputed,
+               p.stream_version <> 1 + coalesce(lag(p.stream_version) OVER (PARTITION BY p.stream_id
+                                                   ORDER BY p.global_position), 0) AS out_of_order
+        FROM eventstore.log_positions p
+        LEFT JOIN eventstore.events e ON e.stream_id = p.stream_id AND e.stream_version = p.stream_version
+        WINDOW w AS (ORDER BY p.global_position)
+    )
+    SELECT c.expected_position,
+           CASE WHEN c.global_position <> c.expected_position
+                    THEN format('global position %s is missing (found %s in its place)',
+                                c.expected_position, c.global_position)
+                WHEN c.event_missing
+                    THEN format('global position %s points at %s version %s, which is not stored',
+                                c.global_position, c.stream_id, c.stream_version)
+                WHEN c.out_of_order
+                    THEN format('global position %s holds %s version %s out of version order',
+                                c.global_position, c.stream_id, c.stream_version)
+                ELSE format('ledger hash mismatch at global position %s', c.global_position)
+           END
+    FROM chain c
+    WHERE c.global_position <> c.expected_position OR c.event_missing OR c.out_of_order
+       OR c.ledger_hash IS DISTINCT FROM c.recomputed
+    ORDER BY c.expected_position
+    LIMIT 1
+$$;
+
 -- Every stream's chain and the global ledger.  Returns one row per problem
--- (stream_id NULL for ledger problems), or a single summary row when all is
--- well.
+-- (for the ledger: stream_id NULL and first_bad_version holding the first bad
+-- global position), or a single summary row when all is well.
 CREATE FUNCTION eventstore.verify_all()
 RETURNS TABLE (stream_id text, ok boolean, first_bad_version bigint, detail text)
 LANGUAGE plpgsql STABLE
@@ -318,6 +457,7 @@ AS $$
 DECLARE
     checked_streams bigint := 0;
     checked_events bigint;
+    checked_positions bigint;
     problem_found boolean := false;
     r record;
 BEGIN
@@ -330,10 +470,18 @@ BEGIN
             RETURN NEXT;
         END IF;
     END LOOP;
+    FOR r IN SELECT * FROM eventstore.check_ledger() LOOP
+        problem_found := true;
+        stream_id := NULL; ok := false;
+        first_bad_version := r.first_bad_position; detail := 'ledger: ' || r.detail;
+        RETURN NEXT;
+    END LOOP;
     SELECT count(*) INTO checked_events FROM eventstore.events;
+    SELECT count(*) INTO checked_positions FROM eventstore.log_positions;
     IF NOT problem_found THEN
         stream_id := NULL; ok := true; first_bad_version := NULL;
-        detail := format('%s streams, %s events verified', checked_streams, checked_events);
+        detail := format('%s streams, %s events, %s global positions verified',
+                         checked_streams, checked_events, checked_positions);
         RETURN NEXT;
     END IF;
 END
@@ -348,7 +496,13 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA eventstore FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA eventstore TO eventstore_reader;
 GRANT SELECT ON eventstore.streams, eventstore.events, eventstore.log_positions TO eventstore_reader;
+GRANT SELECT ON eventstore.worker_status TO eventstore_reader;
 GRANT EXECUTE ON FUNCTION
+    eventstore.read_all(bigint, integer),
+    eventstore.read_category(text, bigint, integer),
+    eventstore.wait_for_position(bigint, interval),
+    eventstore.worker_status_row(),
+    eventstore.ledger_hash(bytea, bytea, bigint),
     eventstore.stream_version(text),
     eventstore.read_stream(text, bigint, integer),
     eventstore.verify_stream(text),
@@ -363,4 +517,4 @@ GRANT EXECUTE ON FUNCTION
     eventstore.append_batch(text, eventstore.new_event[], bigint)
 TO eventstore_writer;
 
-GRANT EXECUTE ON FUNCTION eventstore.verify_all() TO eventstore_admin;
+GRANT EXECUTE ON FUNCTION eventstore.verify_all(), eventstore.check_ledger() TO eventstore_admin;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/canonical_event.h"
+#include "core/ledger.h"
 #include "errors.h"
 
 extern "C" {
@@ -41,6 +42,25 @@ void hash_event(const EventHashInput *input, const uint8 *previous, uint8 *out)
     });
 }
 
+void hash_ledger_entry(const uint8 *previous_ledger, const uint8 *event_hash, int64 global_position, uint8 *out)
+{
+    guarded_call([&] {
+        Digest previous, event;
+        std::memcpy(previous.data(), previous_ledger, kHashBytes);
+        std::memcpy(event.data(), event_hash, kHashBytes);
+        const Digest digest = ledger_hash(previous, event, global_position);
+        std::memcpy(out, digest.data(), kHashBytes);
+    });
+}
+
+void hash_from_bytea(bytea *value, const char *what, uint8 *out)
+{
+    if (VARSIZE_ANY_EXHDR(value) != kHashBytes)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%s must be 32 bytes, got %d", what, (int)VARSIZE_ANY_EXHDR(value))));
+    std::memcpy(out, VARDATA_ANY(value), kHashBytes);
+}
+
 bytea *hash_to_bytea(const uint8 *hash)
 {
     bytea *result = (bytea *)palloc(VARHDRSZ + kHashBytes);
@@ -56,6 +76,7 @@ using namespace eventstore::pg;
 extern "C" {
 
 PG_FUNCTION_INFO_V1(eventstore_event_hash);
+PG_FUNCTION_INFO_V1(eventstore_ledger_hash);
 
 /*
  * eventstore.event_hash(stream_id, stream_version, event_id, event_type,
@@ -72,13 +93,8 @@ Datum eventstore_event_hash(PG_FUNCTION_ARGS)
     text *stream_id = PG_GETARG_TEXT_PP(0);
     text *event_type = PG_GETARG_TEXT_PP(3);
     uint8 previous[kHashBytes] = {0};
-    if (!PG_ARGISNULL(8)) {
-        bytea *given = PG_GETARG_BYTEA_PP(8);
-        if (VARSIZE_ANY_EXHDR(given) != kHashBytes)
-            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                            errmsg("previous_hash must be 32 bytes, got %d", (int)VARSIZE_ANY_EXHDR(given))));
-        std::memcpy(previous, VARDATA_ANY(given), kHashBytes);
-    }
+    if (!PG_ARGISNULL(8))
+        hash_from_bytea(PG_GETARG_BYTEA_PP(8), "previous_hash", previous);
 
     EventHashInput input;
     input.stream_id = VARDATA_ANY(stream_id);
@@ -95,6 +111,28 @@ Datum eventstore_event_hash(PG_FUNCTION_ARGS)
     uint8 hash[kHashBytes];
     hash_event(&input, previous, hash);
     PG_RETURN_BYTEA_P(hash_to_bytea(hash));
+}
+
+}  // extern "C"
+
+extern "C" {
+
+/*
+ * eventstore.ledger_hash(previous_ledger_hash, event_hash, global_position) -> bytea
+ * NULL previous_ledger_hash means position 1 (32 zero bytes before it).
+ */
+Datum eventstore_ledger_hash(PG_FUNCTION_ARGS)
+{
+    if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+        PG_RETURN_NULL();
+    uint8 previous[kHashBytes] = {0};
+    uint8 event[kHashBytes];
+    if (!PG_ARGISNULL(0))
+        hash_from_bytea(PG_GETARG_BYTEA_PP(0), "previous_ledger_hash", previous);
+    hash_from_bytea(PG_GETARG_BYTEA_PP(1), "event_hash", event);
+    uint8 out[kHashBytes];
+    hash_ledger_entry(previous, event, PG_GETARG_INT64(2), out);
+    PG_RETURN_BYTEA_P(hash_to_bytea(out));
 }
 
 }  // extern "C"

@@ -40,6 +40,12 @@ char *jsonb_text(Jsonb *value);
 /* out = SHA-256(canonical(input) || previous); previous is 32 bytes. */
 void hash_event(const EventHashInput *input, const uint8 *previous, uint8 *out);
 
+/* out = ledger hash of an event at global_position (see core/ledger.h). */
+void hash_ledger_entry(const uint8 *previous_ledger, const uint8 *event_hash, int64 global_position, uint8 *out);
+
+/* Copies a bytea that must hold exactly 32 bytes; raises 22023 naming what otherwise. */
+void hash_from_bytea(bytea *value, const char *what, uint8 *out);
+
 /* A bytea holding a 32-byte hash. */
 bytea *hash_to_bytea(const uint8 *hash);
 

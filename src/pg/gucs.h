@@ -12,6 +12,12 @@ namespace eventstore::pg {
 /* pg_eventstore.max_event_size: bytes of data + metadata (jsonb) per event. */
 extern int guc_max_event_size;
 
+/* pg_eventstore.database: the database the background worker serves (postmaster). */
+extern char *guc_database;
+
+/* pg_eventstore.worker_naptime: ms the worker sleeps when no commit wakes it (sighup). */
+extern int guc_worker_naptime_ms;
+
 void define_gucs();
 
 }  // namespace eventstore::pg

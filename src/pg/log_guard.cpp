@@ -4,7 +4,10 @@
 #include "log_guard.h"
 
 extern "C" {
+#include "access/htup_details.h"
+#include "access/xact.h"
 #include "commands/trigger.h"
+#include "utils/xid8.h"
 }
 
 namespace eventstore::pg {
@@ -51,6 +54,40 @@ Datum eventstore_log_guard(PG_FUNCTION_ARGS)
                         errhint("Append corrections as new events with eventstore.append().")));
     }
     return PointerGetDatum(nullptr);
+}
+
+}  // extern "C"
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(eventstore_stamp_restored_event);
+
+/*
+ * Row trigger BEFORE INSERT on eventstore.events.  Appends (inside a write
+ * section) pass through untouched.  Any other insert is a restore
+ * (pg_restore's COPY of the extension's data, run by a superuser or the
+ * owner): its rows carry transaction ids of the cluster they were dumped
+ * from, meaningless here, so each row gets the inserting transaction's id.
+ * The sequencer then orders restored events that had no position yet like
+ * any other append.
+ */
+Datum eventstore_stamp_restored_event(PG_FUNCTION_ARGS)
+{
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("eventstore.stamp_restored_event() must be called as a trigger")));
+    TriggerData *trigger = (TriggerData *)fcinfo->context;
+    HeapTuple row = trigger->tg_trigtuple;
+    if (eventstore::pg::internal_write_depth > 0)
+        return PointerGetDatum(row);
+
+    TupleDesc desc = trigger->tg_relation->rd_att;
+    int xid_column = SPI_fnumber(desc, "xid");
+    if (xid_column <= 0)
+        ereport(ERROR, (errmsg("eventstore.events has no xid column")));
+    Datum value = FullTransactionIdGetDatum(GetTopFullTransactionId());
+    bool is_null = false;
+    return PointerGetDatum(heap_modify_tuple_by_cols(row, desc, 1, &xid_column, &value, &is_null));
 }
 
 }  // extern "C"

@@ -8,6 +8,10 @@
  * superuser, can flip that switch.  A superuser can still disable the trigger
  * itself (ALTER TABLE ... DISABLE TRIGGER, session_replication_role); the hash
  * chain and verify_stream()/verify_all() exist to detect exactly that.
+ *
+ * Inserts other than appends are allowed to the owner because pg_restore
+ * must load the extension's data; eventstore.stamp_restored_event() gives
+ * such rows a transaction id of this cluster so the sequencer can order them.
  */
 #ifndef EVENTSTORE_PG_LOG_GUARD_H
 #define EVENTSTORE_PG_LOG_GUARD_H

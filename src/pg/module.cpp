@@ -8,6 +8,12 @@
 #include "pg_includes.h"
 
 #include "gucs.h"
+#include "shared_state.h"
+#include "worker/worker_registration.h"
+
+extern "C" {
+#include "miscadmin.h"
+}
 
 extern "C" {
 
@@ -18,6 +24,10 @@ void _PG_init(void);
 void _PG_init(void)
 {
     eventstore::pg::define_gucs();
+    if (!process_shared_preload_libraries_in_progress)
+        return;
+    eventstore::pg::install_shared_state_hooks();
+    eventstore::worker::register_worker();
 }
 
 }  // extern "C"

@@ -39,6 +39,7 @@ void attach_shared_memory(void)
     if (!found) {
         memset(worker_shared_state, 0, sizeof(WorkerSharedState));
         SpinLockInit(&worker_shared_state->mutex);
+        ConditionVariableInit(&worker_shared_state->position_advanced);
         strlcpy(worker_shared_state->state, "not started", sizeof worker_shared_state->state);
     }
     LWLockRelease(AddinShmemInitLock);

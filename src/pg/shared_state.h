@@ -11,6 +11,7 @@
 #include "pg_includes.h"
 
 extern "C" {
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
@@ -28,9 +29,13 @@ struct WorkerSharedState {
     TimestampTz started_at;
     TimestampTz last_loop_at;
     int64 loops;
-    int64 sequenced_position;    /* highest global position assigned */
+    int worker_naptime_ms;       /* the value of pg_eventstore.worker_naptime in use */
+    int64 sequenced_position;    /* highest global position assigned (committed) */
+    int64 last_batch_events;     /* events in the last non-empty sequencer batch */
+    TimestampTz last_sequenced_at;
     TimestampTz last_error_at;
     char last_error[kLastErrorBytes];
+    ConditionVariable position_advanced; /* broadcast after each sequencer commit */
 };
 
 /* NULL unless loaded through shared_preload_libraries. */

@@ -19,6 +19,7 @@ SELECT eventstore.event_hash('s', 1, '00000000-0000-4000-8000-000000000000', 'T'
 SELECT eventstore.append_batch('tamper-1',
     array_agg(ROW(NULL, 'Step', jsonb_build_object('step', g), NULL, NULL, NULL)::eventstore.new_event ORDER BY g))
 FROM generate_series(1, 5) g;
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;
 SET session_replication_role = replica;
 UPDATE eventstore.events SET data = '{"step": 333}' WHERE stream_id = 'tamper-1' AND stream_version = 3;
 RESET session_replication_role;
@@ -30,6 +31,7 @@ SELECT stream_id, ok, first_bad_version FROM eventstore.verify_all();
 SELECT eventstore.append_batch('tamper-2',
     array_agg(ROW(NULL, 'Step', jsonb_build_object('step', g), NULL, NULL, NULL)::eventstore.new_event ORDER BY g))
 FROM generate_series(1, 5) g;
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;
 SET session_replication_role = replica;
 DELETE FROM eventstore.events WHERE stream_id = 'tamper-2' AND stream_version = 4;
 RESET session_replication_role;
@@ -39,6 +41,7 @@ SELECT * FROM eventstore.verify_stream('tamper-2');
 SELECT eventstore.append_batch('tamper-3',
     array_agg(ROW(NULL, 'Step', jsonb_build_object('step', g), NULL, NULL, NULL)::eventstore.new_event ORDER BY g))
 FROM generate_series(1, 5) g;
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;
 SET session_replication_role = replica;
 DELETE FROM eventstore.events WHERE stream_id = 'tamper-3' AND stream_version = 5;
 RESET session_replication_role;
@@ -48,9 +51,24 @@ SELECT * FROM eventstore.verify_stream('tamper-3');
 SELECT eventstore.append_batch('tamper-4',
     array_agg(ROW(NULL, 'Step', jsonb_build_object('step', g), NULL, NULL, NULL)::eventstore.new_event ORDER BY g))
 FROM generate_series(1, 3) g;
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;
 SET session_replication_role = replica;
 UPDATE eventstore.events SET hash = decode(repeat('ab', 32), 'hex') WHERE stream_id = 'tamper-4' AND stream_version = 2;
 RESET session_replication_role;
 SELECT stream_id, ok, first_bad_version FROM eventstore.verify_stream('tamper-4');
 
 SELECT stream_id, ok, first_bad_version FROM eventstore.verify_all() ORDER BY stream_id;
+
+-- The ledger chains the global order: a tampered ledger hash or a removed
+-- position is reported with the first bad global position.
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;
+SELECT count(*) FROM eventstore.check_ledger();
+SET session_replication_role = replica;
+UPDATE eventstore.log_positions SET ledger_hash = decode(repeat('cd', 32), 'hex') WHERE global_position = 5;
+RESET session_replication_role;
+SELECT * FROM eventstore.check_ledger();
+SELECT stream_id, ok, first_bad_version, detail FROM eventstore.verify_all() WHERE stream_id IS NULL;
+SET session_replication_role = replica;
+DELETE FROM eventstore.log_positions WHERE global_position = 3;
+RESET session_replication_role;
+SELECT * FROM eventstore.check_ledger();

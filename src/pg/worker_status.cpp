@@ -1,0 +1,68 @@
+/*
+ * worker_status.cpp — eventstore.worker_status(): the worker's shared-memory
+ * state as one row, behind the eventstore.worker_status view.
+ */
+#include "pg_includes.h"
+
+#include "gucs.h"
+#include "shared_state.h"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+}
+
+using eventstore::pg::worker_shared_state;
+using eventstore::pg::WorkerSharedState;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(eventstore_worker_status);
+
+Datum eventstore_worker_status(PG_FUNCTION_ARGS)
+{
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("worker_status must return a row")));
+    desc = BlessTupleDesc(desc);
+
+    Datum values[12];
+    bool nulls[12];
+    memset(nulls, 0, sizeof nulls);
+
+    if (worker_shared_state == nullptr) {
+        for (int i = 0; i < 12; i++)
+            nulls[i] = true;
+        values[1] = CStringGetTextDatum("not loaded (add pg_eventstore to shared_preload_libraries)");
+        nulls[1] = false;
+        PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+    }
+
+    WorkerSharedState copy;
+    SpinLockAcquire(&worker_shared_state->mutex);
+    memcpy(&copy, worker_shared_state, sizeof copy);
+    SpinLockRelease(&worker_shared_state->mutex);
+
+    values[0] = Int32GetDatum(copy.pid);
+    nulls[0] = copy.pid == 0;
+    values[1] = CStringGetTextDatum(copy.state);
+    values[2] = CStringGetTextDatum(eventstore::pg::guc_database);
+    values[3] = TimestampTzGetDatum(copy.started_at);
+    nulls[3] = copy.started_at == 0;
+    values[4] = TimestampTzGetDatum(copy.last_loop_at);
+    nulls[4] = copy.last_loop_at == 0;
+    values[5] = Int64GetDatum(copy.loops);
+    values[6] = Int64GetDatum(copy.sequenced_position);
+    values[7] = Int64GetDatum(copy.last_batch_events);
+    values[8] = TimestampTzGetDatum(copy.last_sequenced_at);
+    nulls[8] = copy.last_sequenced_at == 0;
+    values[9] = Int32GetDatum(copy.worker_naptime_ms);
+    values[10] = CStringGetTextDatum(copy.last_error);
+    nulls[10] = copy.last_error[0] == '\0';
+    values[11] = TimestampTzGetDatum(copy.last_error_at);
+    nulls[11] = copy.last_error_at == 0;
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+}  // extern "C"

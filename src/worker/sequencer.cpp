@@ -1,0 +1,240 @@
+/*
+ * sequencer.cpp — gives every committed event a dense, commit-ordered
+ * global position (the snapshot-batch method; docs/global-order.md).
+ *
+ * A round runs in the worker's own short transaction:
+ *
+ *   1. lock the single sequencer_state row and read S(k-1), the snapshot the
+ *      previous round used;
+ *   2. take S(k) = pg_current_snapshot();
+ *   3. the batch is every event whose transaction is visible in S(k) and not
+ *      in S(k-1), ordered by insert_seq (then stream_version).  An event is in
+ *      exactly one batch: the first snapshot that sees its transaction
+ *      committed.  If version v+1 of a stream is in this batch, version v
+ *      committed no later, so it is in this batch or an earlier one, and
+ *      inside a batch insert_seq (taken under the stream lock) keeps each
+ *      stream's version order;
+ *   4. assign positions last+1, last+2, ... and chain each onto the ledger;
+ *   5. store S(k).  All of it commits atomically, so a crash repeats or skips
+ *      nothing.
+ *
+ * Why not "xid < xmin, ordered by xid": a transaction can take its xid early,
+ * then wait on a stream lock held by a younger transaction that commits first;
+ * ordering by xid would then put version v+1 before version v.
+ *
+ * Bootstrap (no stored snapshot: a new install or a restored database): the
+ * batch is every event visible in S(k) that has no position yet.  Rows that
+ * pg_restore loads get the restoring transaction's xid (see the row trigger
+ * eventstore.stamp_restored_event), so they are sequenced like any append.
+ * Both queries skip events that already have a position, so nothing can
+ * ever be sequenced twice.
+ *
+ * Plain-data locals only: every SPI call may ereport(ERROR).
+ */
+#include "sequencer.h"
+
+#include <cstring>
+
+#include "pg/event_hashing.h"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+}
+
+namespace eventstore::worker {
+namespace {
+
+using eventstore::pg::kHashBytes;
+
+/* Events fetched and inserted per chunk, bounding memory for big batches. */
+constexpr long kChunkEvents = 10000;
+
+/* pg_snapshot has no OID macro in PostgreSQL 15's pg_type.h under this name. */
+constexpr Oid kSnapshotTypeOid = 5038; /* pg_snapshot */
+
+SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+    SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
+    if (plan == nullptr)
+        ereport(ERROR, (errmsg("pg_eventstore sequencer: could not prepare \"%s\": %s", sql,
+                               SPI_result_code_string(SPI_result))));
+    SPI_keepplan(plan);
+    return plan;
+}
+
+SPIPlanPtr delta_batch_plan()
+{
+    static SPIPlanPtr plan = nullptr;
+    if (plan == nullptr) {
+        Oid types[] = {kSnapshotTypeOid, kSnapshotTypeOid};
+        plan = prepare_kept(
+            "SELECT e.stream_id, e.stream_version, s.category, e.hash "
+            "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
+            "WHERE e.xid >= pg_snapshot_xmin($1) AND e.xid < pg_snapshot_xmax($2) "
+            "  AND pg_visible_in_snapshot(e.xid, $2) AND NOT pg_visible_in_snapshot(e.xid, $1) "
+            "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
+            "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
+            "ORDER BY e.insert_seq, e.stream_version",
+            2, types);
+    }
+    return plan;
+}
+
+SPIPlanPtr bootstrap_batch_plan()
+{
+    static SPIPlanPtr plan = nullptr;
+    if (plan == nullptr) {
+        Oid types[] = {kSnapshotTypeOid};
+        plan = prepare_kept(
+            "SELECT e.stream_id, e.stream_version, s.category, e.hash "
+            "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
+            "WHERE pg_visible_in_snapshot(e.xid, $1) "
+            "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
+            "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
+            "ORDER BY e.insert_seq, e.stream_version",
+            1, types);
+    }
+    return plan;
+}
+
+SPIPlanPtr insert_positions_plan()
+{
+    static SPIPlanPtr plan = nullptr;
+    if (plan == nullptr) {
+        Oid types[] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, TIMESTAMPTZOID};
+        plan = prepare_kept("INSERT INTO eventstore.log_positions "
+                            "  (global_position, stream_id, stream_version, category, ledger_hash, sequenced_at) "
+                            "SELECT u.*, $6 FROM unnest($1, $2, $3, $4, $5) AS u",
+                            6, types);
+    }
+    return plan;
+}
+
+void run(const char *sql, int expected)
+{
+    const int rc = SPI_execute(sql, false, 0);
+    if (rc != expected)
+        ereport(ERROR, (errmsg("pg_eventstore sequencer: \"%s\" failed: %s", sql, SPI_result_code_string(rc))));
+}
+
+ArrayType *array_of(Datum *values, int count, Oid element_type)
+{
+    int16 length;
+    bool by_value;
+    char alignment;
+    get_typlenbyvalalign(element_type, &length, &by_value, &alignment);
+    return construct_array(values, count, element_type, length, by_value, alignment);
+}
+
+/* The last assigned position and its ledger hash (0 and zeros when the log is empty). */
+int64 read_ledger_head(uint8 *ledger_hash)
+{
+    run("SELECT global_position, ledger_hash FROM eventstore.log_positions "
+        "ORDER BY global_position DESC LIMIT 1",
+        SPI_OK_SELECT);
+    memset(ledger_hash, 0, kHashBytes);
+    if (SPI_processed == 0)
+        return 0;
+    bool isnull;
+    const int64 position = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    pg::hash_from_bytea(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
+                        "ledger_hash", ledger_hash);
+    return position;
+}
+
+/* Assigns positions to one fetched chunk and inserts them. Returns the new last position. */
+int64 sequence_chunk(SPITupleTable *rows, uint64 count, int64 position, uint8 *ledger_hash)
+{
+    Datum *positions = (Datum *)palloc(sizeof(Datum) * count);
+    Datum *stream_ids = (Datum *)palloc(sizeof(Datum) * count);
+    Datum *versions = (Datum *)palloc(sizeof(Datum) * count);
+    Datum *categories = (Datum *)palloc(sizeof(Datum) * count);
+    Datum *ledgers = (Datum *)palloc(sizeof(Datum) * count);
+    for (uint64 i = 0; i < count; i++) {
+        HeapTuple tuple = rows->vals[i];
+        bool isnull;
+        uint8 event_hash[kHashBytes];
+        stream_ids[i] = SPI_getbinval(tuple, rows->tupdesc, 1, &isnull);
+        versions[i] = SPI_getbinval(tuple, rows->tupdesc, 2, &isnull);
+        categories[i] = SPI_getbinval(tuple, rows->tupdesc, 3, &isnull);
+        pg::hash_from_bytea(DatumGetByteaPP(SPI_getbinval(tuple, rows->tupdesc, 4, &isnull)), "event hash",
+                            event_hash);
+        position++;
+        pg::hash_ledger_entry(ledger_hash, event_hash, position, ledger_hash);
+        positions[i] = Int64GetDatum(position);
+        ledgers[i] = PointerGetDatum(pg::hash_to_bytea(ledger_hash));
+    }
+    Datum args[6] = {PointerGetDatum(array_of(positions, (int)count, INT8OID)),
+                     PointerGetDatum(array_of(stream_ids, (int)count, TEXTOID)),
+                     PointerGetDatum(array_of(versions, (int)count, INT8OID)),
+                     PointerGetDatum(array_of(categories, (int)count, TEXTOID)),
+                     PointerGetDatum(array_of(ledgers, (int)count, BYTEAOID)),
+                     TimestampTzGetDatum(GetCurrentTimestamp())};
+    if (SPI_execute_plan(insert_positions_plan(), args, nullptr, false, 0) != SPI_OK_INSERT)
+        ereport(ERROR, (errmsg("pg_eventstore sequencer: inserting positions failed")));
+    return position;
+}
+
+}  // namespace
+
+SequencerRound sequence_committed_events()
+{
+    SequencerRound round = {0, 0};
+
+    run("SELECT last_snapshot FROM eventstore.sequencer_state FOR UPDATE", SPI_OK_SELECT);
+    if (SPI_processed != 1)
+        ereport(ERROR, (errmsg("pg_eventstore sequencer: eventstore.sequencer_state must hold exactly one row")));
+    bool previous_is_null;
+    Datum previous = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &previous_is_null);
+
+    run("SELECT pg_current_snapshot()", SPI_OK_SELECT);
+    bool isnull;
+    Datum current = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+    uint8 ledger_hash[kHashBytes];
+    int64 position = read_ledger_head(ledger_hash);
+
+    /*
+     * read_only = false makes SPI take a fresh snapshot for the scan, newer
+     * than S(k), so every row of a transaction visible in S(k) is visible to
+     * the scan.  Scanning under an older snapshot (say the transaction's
+     * first) would mark events committed in between as done without
+     * sequencing them.
+     */
+    Datum delta_args[2] = {previous, current};
+    Datum bootstrap_args[1] = {current};
+    Portal cursor = previous_is_null
+                        ? SPI_cursor_open(nullptr, bootstrap_batch_plan(), bootstrap_args, nullptr, false)
+                        : SPI_cursor_open(nullptr, delta_batch_plan(), delta_args, nullptr, false);
+    for (;;) {
+        SPI_cursor_fetch(cursor, true, kChunkEvents);
+        const uint64 fetched = SPI_processed;
+        if (fetched == 0)
+            break;
+        SPITupleTable *rows = SPI_tuptable;
+        position = sequence_chunk(rows, fetched, position, ledger_hash);
+        round.events += (int64)fetched;
+        SPI_freetuptable(rows);
+    }
+    SPI_cursor_close(cursor);
+    round.last_position = position;
+
+    /* An empty batch changes nothing worth a write; S(k-1) stays valid. */
+    if (round.events > 0 || previous_is_null) {
+        Oid types[] = {kSnapshotTypeOid};
+        Datum values[] = {current};
+        const int rc = SPI_execute_with_args(
+            "UPDATE eventstore.sequencer_state SET last_snapshot = $1, updated_at = now()", 1, types, values,
+            nullptr, false, 0);
+        if (rc != SPI_OK_UPDATE)
+            ereport(ERROR, (errmsg("pg_eventstore sequencer: storing the snapshot failed")));
+    }
+    return round;
+}
+
+}  // namespace eventstore::worker

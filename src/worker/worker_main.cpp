@@ -1,0 +1,256 @@
+/*
+ * worker_main.cpp — the pg_eventstore background worker: registration and
+ * its main loop.
+ *
+ * One loop, each job in its own short transaction (today: the sequencer).
+ * The loop sleeps on its latch, which committing appenders set (see
+ * src/pg/commit_wakeup.cpp), with pg_eventstore.worker_naptime as the safety
+ * net.  SIGTERM ends it cleanly, SIGHUP reloads the configuration, and the
+ * postmaster restarts it a few seconds after a crash.  It is registered to
+ * start only once recovery has finished, so a standby runs no jobs and a
+ * promoted standby starts them.
+ *
+ * A failing job does not kill the worker: its error is logged, kept in
+ * shared memory for eventstore.worker_status, its transaction is rolled back
+ * and the loop backs off before the next attempt.
+ */
+#include "pg/pg_includes.h"
+
+#include "pg/gucs.h"
+#include "pg/shared_state.h"
+#include "sequencer.h"
+#include "worker_registration.h"
+
+extern "C" {
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+#include <cstring>
+
+namespace eventstore::worker {
+namespace {
+
+using pg::worker_shared_state;
+
+/* Sleep after a failed round, doubling up to a limit, reset by a good round. */
+constexpr long kFirstBackoffMs = 100;
+constexpr long kMaxBackoffMs = 10000;
+
+void set_state(const char *state)
+{
+    SpinLockAcquire(&worker_shared_state->mutex);
+    strlcpy(worker_shared_state->state, state, sizeof worker_shared_state->state);
+    SpinLockRelease(&worker_shared_state->mutex);
+}
+
+void record_error(const char *message)
+{
+    SpinLockAcquire(&worker_shared_state->mutex);
+    strlcpy(worker_shared_state->last_error, message, sizeof worker_shared_state->last_error);
+    worker_shared_state->last_error_at = GetCurrentTimestamp();
+    SpinLockRelease(&worker_shared_state->mutex);
+}
+
+void detach_from_shared_state(int, Datum)
+{
+    SpinLockAcquire(&worker_shared_state->mutex);
+    worker_shared_state->pid = 0;
+    worker_shared_state->latch = nullptr;
+    strlcpy(worker_shared_state->state, "stopped", sizeof worker_shared_state->state);
+    SpinLockRelease(&worker_shared_state->mutex);
+}
+
+void attach_to_shared_state()
+{
+    SpinLockAcquire(&worker_shared_state->mutex);
+    worker_shared_state->pid = MyProcPid;
+    worker_shared_state->latch = MyLatch;
+    worker_shared_state->started_at = GetCurrentTimestamp();
+    worker_shared_state->worker_naptime_ms = pg::guc_worker_naptime_ms;
+    strlcpy(worker_shared_state->state, "starting", sizeof worker_shared_state->state);
+    SpinLockRelease(&worker_shared_state->mutex);
+    before_shmem_exit(detach_from_shared_state, 0);
+}
+
+void reload_configuration_if_asked()
+{
+    if (!ConfigReloadPending)
+        return;
+    ConfigReloadPending = false;
+    ProcessConfigFile(PGC_SIGHUP);
+    SpinLockAcquire(&worker_shared_state->mutex);
+    worker_shared_state->worker_naptime_ms = pg::guc_worker_naptime_ms;
+    SpinLockRelease(&worker_shared_state->mutex);
+    elog(LOG, "pg_eventstore worker: configuration reloaded (worker_naptime = %d ms)", pg::guc_worker_naptime_ms);
+}
+
+/*
+ * Runs the jobs once, each in its own transaction.  Returns false when the
+ * extension is not installed in the worker's database.
+ */
+bool run_jobs_once()
+{
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    const bool installed = OidIsValid(get_extension_oid("pg_eventstore", true));
+    SequencerRound round = {0, 0};
+    if (installed) {
+        pgstat_report_activity(STATE_RUNNING, "pg_eventstore: sequencing");
+        if (SPI_connect() != SPI_OK_CONNECT)
+            elog(ERROR, "pg_eventstore worker: SPI_connect failed");
+        round = sequence_committed_events();
+        SPI_finish();
+    }
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+
+    if (installed) {
+        SpinLockAcquire(&worker_shared_state->mutex);
+        worker_shared_state->sequenced_position = round.last_position;
+        if (round.events > 0) {
+            worker_shared_state->last_batch_events = round.events;
+            worker_shared_state->last_sequenced_at = GetCurrentTimestamp();
+        }
+        SpinLockRelease(&worker_shared_state->mutex);
+        if (round.events > 0)
+            ConditionVariableBroadcast(&worker_shared_state->position_advanced);
+    }
+    return installed;
+}
+
+/*
+ * run_jobs_once() under an error boundary.  Returns true when the round
+ * succeeded (the extension may still be missing: *installed says).
+ */
+bool run_jobs_guarded(bool *installed)
+{
+    MemoryContext loop_context = CurrentMemoryContext;
+    volatile bool ok = true;
+    PG_TRY();
+    {
+        *installed = run_jobs_once();
+    }
+    PG_CATCH();
+    {
+        HOLD_INTERRUPTS();
+        MemoryContextSwitchTo(loop_context);
+        ErrorData *error = CopyErrorData();
+        FlushErrorState();
+        EmitErrorReport();
+        AbortCurrentTransaction();
+        record_error(error->message);
+        FreeErrorData(error);
+        RESUME_INTERRUPTS();
+        ok = false;
+    }
+    PG_END_TRY();
+    return ok;
+}
+
+}  // namespace
+}  // namespace eventstore::worker
+
+using namespace eventstore;
+using namespace eventstore::worker;
+
+extern "C" {
+
+PGDLLEXPORT void eventstore_worker_main(Datum);
+
+void eventstore_worker_main(Datum)
+{
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+    BackgroundWorkerUnblockSignals();
+
+    if (pg::worker_shared_state == nullptr)
+        ereport(FATAL, (errmsg("pg_eventstore worker: shared memory missing; is pg_eventstore in "
+                               "shared_preload_libraries?")));
+    attach_to_shared_state();
+
+    BackgroundWorkerInitializeConnection(pg::guc_database, nullptr, 0);
+    pgstat_report_appname("pg_eventstore worker");
+    ereport(LOG, (errmsg("pg_eventstore worker started for database \"%s\"", pg::guc_database)));
+
+    MemoryContext loop_context =
+        AllocSetContextCreate(TopMemoryContext, "pg_eventstore worker loop", ALLOCSET_DEFAULT_SIZES);
+    long backoff_ms = 0;
+
+    while (!ShutdownRequestPending) {
+        reload_configuration_if_asked();
+        MemoryContextSwitchTo(loop_context);
+        MemoryContextReset(loop_context);
+
+        long sleep_ms = pg::guc_worker_naptime_ms;
+        if (RecoveryInProgress()) {
+            /* Only reachable if started early; a standby never runs jobs. */
+            set_state("standby");
+        } else {
+            set_state("working");
+            bool installed = false;
+            if (run_jobs_guarded(&installed)) {
+                backoff_ms = 0;
+                set_state(installed ? "idle" : "waiting for extension");
+            } else {
+                backoff_ms = backoff_ms == 0 ? kFirstBackoffMs : Min(backoff_ms * 2, kMaxBackoffMs);
+                sleep_ms = backoff_ms;
+                set_state("backing off after error");
+            }
+            SpinLockAcquire(&pg::worker_shared_state->mutex);
+            pg::worker_shared_state->last_loop_at = GetCurrentTimestamp();
+            pg::worker_shared_state->loops++;
+            SpinLockRelease(&pg::worker_shared_state->mutex);
+        }
+
+        /*
+         * Commits set the latch.  After an error, sleep out the backoff
+         * rather than retrying on every commit.
+         */
+        const int events = backoff_ms > 0 ? WL_TIMEOUT | WL_EXIT_ON_PM_DEATH
+                                          : WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH;
+        (void)WaitLatch(MyLatch, events, sleep_ms, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+    }
+
+    ereport(LOG, (errmsg("pg_eventstore worker shutting down")));
+    proc_exit(0);
+}
+
+}  // extern "C"
+
+namespace eventstore::worker {
+
+void register_worker()
+{
+    BackgroundWorker worker;
+    memset(&worker, 0, sizeof worker);
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_restart_time = kRestartSeconds;
+    strlcpy(worker.bgw_library_name, "pg_eventstore", BGW_MAXLEN);
+    strlcpy(worker.bgw_function_name, "eventstore_worker_main", BGW_MAXLEN);
+    strlcpy(worker.bgw_name, "pg_eventstore worker", BGW_MAXLEN);
+    strlcpy(worker.bgw_type, "pg_eventstore worker", BGW_MAXLEN);
+    RegisterBackgroundWorker(&worker);
+}
+
+}  // namespace eventstore::worker
