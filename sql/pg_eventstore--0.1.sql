@@ -219,7 +219,8 @@ CREATE FUNCTION eventstore.stream_version(stream_id text) RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce((SELECT s.version FROM eventstore.streams s WHERE s.stream_id = $1), 0)
+    SELECT coalesce((SELECT s.version FROM eventstore.streams s
+                     WHERE s.stream_id = eventstore.required('stream_id', $1)), 0)
 $$;
 
 CREATE FUNCTION eventstore.read_stream(
@@ -395,9 +396,11 @@ AS $$
     FULL JOIN problems p ON p.stream_id = h.stream_id
 $$;
 
+-- SECURITY DEFINER so that readers verify one stream without being able to
+-- run the whole-store check (check_stream_chains(NULL)), which is admin work.
 CREATE FUNCTION eventstore.verify_stream(stream_id text)
 RETURNS TABLE (stream_id text, ok boolean, first_bad_version bigint, detail text)
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM eventstore.check_stream_chains(eventstore.required('stream_id', $1))
@@ -506,7 +509,6 @@ GRANT EXECUTE ON FUNCTION
     eventstore.stream_version(text),
     eventstore.read_stream(text, bigint, integer),
     eventstore.verify_stream(text),
-    eventstore.check_stream_chains(text),
     eventstore.check_max_count(integer),
     eventstore.required(text, text),
     eventstore.event_hash(text, bigint, uuid, text, integer, timestamptz, jsonb, jsonb, bytea)
@@ -517,4 +519,5 @@ GRANT EXECUTE ON FUNCTION
     eventstore.append_batch(text, eventstore.new_event[], bigint)
 TO eventstore_writer;
 
-GRANT EXECUTE ON FUNCTION eventstore.verify_all(), eventstore.check_ledger() TO eventstore_admin;
+GRANT EXECUTE ON FUNCTION eventstore.verify_all(), eventstore.check_ledger(), eventstore.check_stream_chains(text)
+TO eventstore_admin;

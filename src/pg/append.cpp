@@ -236,13 +236,13 @@ SPIPlanPtr stored_ids_plan()
 {
     static SPIPlanPtr plan = nullptr;
     if (plan == nullptr) {
-        Oid types[] = {TEXTOID, UUIDARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
+        Oid types[] = {TEXTOID, UUIDARRAYOID, TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID};
         plan = prepare_kept("SELECT e.stream_id = $1 AND e.event_type = u.event_type AND e.data = u.data, "
-                            "       e.event_id, e.stream_id, e.stream_version "
-                            "FROM unnest($2, $3, $4) AS u(event_id, event_type, data) "
+                            "       e.event_id, e.stream_id, e.stream_version, u.batch_index "
+                            "FROM unnest($2, $3, $4, $5) AS u(event_id, event_type, data, batch_index) "
                             "JOIN eventstore.events e ON e.event_id = u.event_id "
-                            "ORDER BY e.stream_version",
-                            4, types);
+                            "ORDER BY u.batch_index",
+                            5, types);
     }
     return plan;
 }
@@ -319,15 +319,18 @@ int64 lock_stream(text *stream_id, uint8 *head_hash)
 }
 
 /*
- * Looks up caller-supplied event ids.  Returns true (and the stored version in
- * *stored_version) when every event of the request is already stored with the
- * same content: the call is a retry and must change nothing.
+ * Looks up caller-supplied event ids.  Returns true (and the stream version
+ * after the original call in *stored_version) when the request is a retry:
+ * every caller-supplied id is stored with the same content.  Events without
+ * an id cannot be looked up, but a batch is all or nothing, so if its
+ * identified events are stored, the rest were stored with them.
  */
-bool already_stored(const AppendRequest *request, int64 *stored_version)
+bool already_stored(const AppendRequest *request, int64 current_version, int64 *stored_version)
 {
     Datum *ids = (Datum *)palloc(sizeof(Datum) * request->count);
     Datum *types = (Datum *)palloc(sizeof(Datum) * request->count);
     Datum *datas = (Datum *)palloc(sizeof(Datum) * request->count);
+    Datum *indexes = (Datum *)palloc(sizeof(Datum) * request->count);
     int given = 0;
     for (int i = 0; i < request->count; i++) {
         const PendingEvent *event = &request->events[i];
@@ -336,24 +339,29 @@ bool already_stored(const AppendRequest *request, int64 *stored_version)
         ids[given] = UUIDPGetDatum(&event->event_id);
         types[given] = PointerGetDatum(event->event_type);
         datas[given] = JsonbPGetDatum(event->data);
+        indexes[given] = Int32GetDatum(i);
         given++;
     }
     if (given == 0)
         return false;
 
-    Datum args[4] = {PointerGetDatum(request->stream_id), PointerGetDatum(array_of(ids, nullptr, given, UUIDOID)),
+    Datum args[5] = {PointerGetDatum(request->stream_id), PointerGetDatum(array_of(ids, nullptr, given, UUIDOID)),
                      PointerGetDatum(array_of(types, nullptr, given, TEXTOID)),
-                     PointerGetDatum(array_of(datas, nullptr, given, JSONBOID))};
+                     PointerGetDatum(array_of(datas, nullptr, given, JSONBOID)),
+                     PointerGetDatum(array_of(indexes, nullptr, given, INT4OID))};
     if (SPI_execute_plan(stored_ids_plan(), args, nullptr, true, 0) != SPI_OK_SELECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: event id lookup failed")));
 
     const uint64 stored = SPI_processed;
+    bool same_call = true; /* stored at the same offsets as in this call, and wholly */
+    int64 first_version = 0;
     for (uint64 row = 0; row < stored; row++) {
         HeapTuple tuple = SPI_tuptable->vals[row];
         TupleDesc desc = SPI_tuptable->tupdesc;
         bool isnull;
         const bool same = DatumGetBool(SPI_getbinval(tuple, desc, 1, &isnull));
         const int64 version = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
+        const int32 index = DatumGetInt32(SPI_getbinval(tuple, desc, 5, &isnull));
         if (!same)
             ereport(ERROR, (errcode(ERRCODE_ES_EVENT_ID_REUSED),
                             errmsg("event id %s is already stored with other content",
@@ -361,15 +369,21 @@ bool already_stored(const AppendRequest *request, int64 *stored_version)
                             errdetail("It is version %lld of stream \"%s\"; an event id may only be re-sent with "
                                       "the same stream, event_type and data.",
                                       (long long)version, SPI_getvalue(tuple, desc, 3))));
-        *stored_version = version;
+        if (row == 0)
+            first_version = version - index;
+        same_call = same_call && version - index == first_version;
+        /* Rows come in batch order: the last one fixes the version after the batch. */
+        *stored_version = version + (request->count - 1 - index);
     }
     if (stored == 0)
         return false;
-    if (stored < (uint64)request->count)
+    same_call = same_call && *stored_version <= current_version;
+    if (stored < (uint64)given || !same_call)
         ereport(ERROR, (errcode(ERRCODE_ES_EVENT_ID_REUSED),
-                        errmsg("%llu of the %d events are already stored and the others are new",
-                               (unsigned long long)stored, request->count),
-                        errdetail("A retried batch must be sent exactly as the first time.")));
+                        errmsg("this call mixes events that are already stored with new events"),
+                        errdetail("%llu of its %d event ids are stored, by an earlier call that was not this one. "
+                                  "A retried call must be sent exactly as the first time.",
+                                  (unsigned long long)stored, given)));
     return true;
 }
 
@@ -469,7 +483,7 @@ int64 append_events(AppendRequest *request, bool in_batch)
     const int64 current_version = lock_stream(request->stream_id, head_hash);
 
     int64 stored_version = 0;
-    if (already_stored(request, &stored_version)) {
+    if (already_stored(request, current_version, &stored_version)) {
         SPI_finish();
         return stored_version;
     }

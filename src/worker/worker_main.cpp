@@ -231,8 +231,14 @@ void eventstore_worker_main(Datum)
         CHECK_FOR_INTERRUPTS();
     }
 
+    /*
+     * Exit code 1, not 0: a worker that exits 0 is never restarted, and a
+     * SIGTERM that is not a server shutdown (pg_terminate_backend, DROP
+     * DATABASE ... WITH (FORCE)) must not leave the store without a worker.
+     * At server shutdown the postmaster restarts nothing anyway.
+     */
     ereport(LOG, (errmsg("pg_eventstore worker shutting down")));
-    proc_exit(0);
+    proc_exit(1);
 }
 
 }  // extern "C"

@@ -44,6 +44,7 @@ SELECT test_error($$SELECT * FROM eventstore.read_stream('account-1', 1, NULL)$$
 SELECT test_error($$SELECT * FROM eventstore.read_stream('account-1', 0)$$);
 SELECT test_error($$SELECT * FROM eventstore.read_stream(NULL)$$);
 SELECT test_error($$SELECT * FROM eventstore.verify_stream(NULL)$$);
+SELECT test_error($$SELECT eventstore.stream_version(NULL)$$);
 
 -- Nothing of the above was stored.
 SELECT count(*) - :events_before AS events_added FROM eventstore.events;
