@@ -17,7 +17,8 @@ PGFILEDESC  = "pg_eventstore - event store inside PostgreSQL"
 CORE_SOURCES   = $(wildcard src/core/*.cpp)
 PG_SOURCES     = $(wildcard src/pg/*.cpp)
 WORKER_SOURCES = $(wildcard src/worker/*.cpp)
-OBJS = $(CORE_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o) $(WORKER_SOURCES:.cpp=.o)
+KAFKA_SOURCES  = $(wildcard src/kafka/*.cpp)
+OBJS = $(CORE_SOURCES:.cpp=.o) $(KAFKA_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o) $(WORKER_SOURCES:.cpp=.o)
 
 PG_CONFIG ?= pg_config
 WERROR    ?=
@@ -25,7 +26,7 @@ PG_CXXFLAGS = -std=c++17 -Wall -Wextra $(WERROR)
 # PostgreSQL's headers as system headers: their own warnings (C idioms that
 # C++17 flags) are not ours to fix; our code is still built with -Wall -Wextra.
 PG_CPPFLAGS = -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
-SHLIB_LINK  = -lstdc++ -lcrypto
+SHLIB_LINK  = -lstdc++ -lcrypto -lrdkafka
 
 # No LLVM bitcode: the JIT gains nothing here and clang++ may be absent.
 override with_llvm = no

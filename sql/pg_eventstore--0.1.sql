@@ -491,6 +491,235 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
+-- Kafka publishing (docs/kafka.md)
+-- ---------------------------------------------------------------------------
+
+-- Which Kafka topic a category's events go to.  Categories without a route
+-- go to pg_eventstore.kafka_topic.
+CREATE TABLE eventstore.kafka_routes (
+    category   text PRIMARY KEY,
+    topic      text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- How far the worker's publisher has got: every event up to
+-- published_position has been acknowledged by Kafka (or dead-lettered).
+-- Advanced only after the acknowledgement, so a crash re-publishes at most
+-- the unacknowledged batch.  One row.
+CREATE TABLE eventstore.publisher_state (
+    singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    published_position bigint NOT NULL DEFAULT 0 CHECK (published_position >= 0),
+    updated_at         timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO eventstore.publisher_state DEFAULT VALUES;
+
+-- The transactional outbox: non-event messages from eventstore.publish().
+-- A row is visible to the worker only once its transaction commits, and is
+-- deleted once Kafka acknowledged it.
+CREATE TABLE eventstore.outbox (
+    message_id  bigserial PRIMARY KEY,
+    topic       text NOT NULL,
+    key         text,
+    payload     jsonb NOT NULL,
+    headers     jsonb NOT NULL DEFAULT '{}',
+    enqueued_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Messages Kafka refused for good (too large, invalid or forbidden topic),
+-- with the error.  eventstore.redrive_dead_letters() sends them again.
+CREATE TABLE eventstore.dead_letters (
+    dead_letter_id  bigserial PRIMARY KEY,
+    source          text NOT NULL CHECK (source IN ('event', 'outbox')),
+    global_position bigint,   -- for events
+    event_id        uuid,     -- for events
+    topic           text NOT NULL,
+    key             text,
+    payload         jsonb NOT NULL,
+    headers         jsonb NOT NULL,
+    error_code      text NOT NULL,  -- librdkafka's error name, e.g. MSG_SIZE_TOO_LARGE
+    error           text NOT NULL,
+    failed_at       timestamptz NOT NULL DEFAULT now()
+);
+
+SELECT pg_catalog.pg_extension_config_dump('eventstore.kafka_routes', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.publisher_state', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.outbox_message_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.dead_letters', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.dead_letters_dead_letter_id_seq', '');
+
+-- A Kafka topic name as Kafka accepts it: 1-249 of [A-Za-z0-9._-], not "." or "..".
+CREATE FUNCTION eventstore.checked_topic(parameter_name text, topic text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.required(parameter_name, topic);
+    IF topic !~ '^[A-Za-z0-9._-]{1,249}$' OR topic IN ('.', '..') THEN
+        RAISE EXCEPTION '% "%" is not a valid Kafka topic name', parameter_name, topic
+            USING ERRCODE = '22023',
+                  HINT = 'Use 1 to 249 letters, digits, ".", "_" or "-".';
+    END IF;
+    RETURN topic;
+END
+$$;
+
+-- The Kafka message of every sequenced event (CloudEvents binary mode plus
+-- es_* headers).  The worker's publisher reads it in position order.
+CREATE VIEW eventstore.event_messages AS
+    SELECT p.global_position,
+           e.event_id,
+           coalesce(r.topic, nullif(current_setting('pg_eventstore.kafka_topic', true), ''),
+                    'eventstore.events') AS topic,
+           e.stream_id AS key,
+           e.data AS payload,
+           jsonb_strip_nulls(jsonb_build_object(
+               'ce_specversion', '1.0',
+               'ce_id', e.event_id::text,
+               'ce_type', e.event_type,
+               'ce_source', '/pg_eventstore/' || current_database() || '/' || p.category,
+               'ce_subject', e.stream_id,
+               'ce_time', to_char(e.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               'content-type', 'application/json',
+               'es_stream_version', e.stream_version::text,
+               'es_global_position', p.global_position::text,
+               'es_hash', encode(e.hash, 'hex'),
+               'es_schema_version', e.schema_version::text,
+               'traceparent', e.metadata ->> 'traceparent')) AS headers
+    FROM eventstore.log_positions p
+    JOIN eventstore.events e USING (stream_id, stream_version)
+    LEFT JOIN eventstore.kafka_routes r ON r.category = p.category;
+
+-- Routes a category's events to a topic (replaces an existing route).
+CREATE FUNCTION eventstore.add_route(category text, topic text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.required('category', category);
+    IF category = '' OR position('-' IN category) > 0 THEN
+        RAISE EXCEPTION 'category "%" is not a category: it must be non-empty and contain no "-"', category
+            USING ERRCODE = '22023',
+                  HINT = 'A stream''s category is the part of its id before the first "-".';
+    END IF;
+    INSERT INTO eventstore.kafka_routes AS r (category, topic)
+    VALUES (add_route.category, eventstore.checked_topic('topic', add_route.topic))
+    ON CONFLICT ON CONSTRAINT kafka_routes_pkey
+    DO UPDATE SET topic = excluded.topic, created_at = now();
+END
+$$;
+
+-- Removes a category's route; its events go to the default topic again.
+CREATE FUNCTION eventstore.remove_route(category text) RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    DELETE FROM eventstore.kafka_routes r WHERE r.category = remove_route.category RETURNING true;
+$$;
+
+-- Sets the worker's latch when the calling transaction commits.
+CREATE FUNCTION eventstore.wake_worker_at_commit() RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_wake_worker_at_commit';
+
+-- Enqueues a non-event message; it is sent only if this transaction commits.
+CREATE FUNCTION eventstore.publish(topic text, key text, payload jsonb, headers jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    PERFORM eventstore.checked_topic('topic', topic);
+    IF payload IS NULL THEN
+        RAISE EXCEPTION 'payload must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF headers IS NOT NULL AND jsonb_typeof(headers) <> 'object' THEN
+        RAISE EXCEPTION 'headers must be a JSON object of strings, not %', headers USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT FROM jsonb_each(coalesce(headers, '{}')) h
+               WHERE jsonb_typeof(h.value) IN ('object', 'array', 'null')) THEN
+        RAISE EXCEPTION 'headers must be a JSON object of strings, not %', headers
+            USING ERRCODE = '22023', HINT = 'Header values are strings, numbers or booleans.';
+    END IF;
+    IF pg_column_size(payload) > pg_size_bytes(current_setting('pg_eventstore.max_event_size')) THEN
+        RAISE EXCEPTION 'payload is % bytes, more than pg_eventstore.max_event_size (% bytes)',
+            pg_column_size(payload), current_setting('pg_eventstore.max_event_size')
+            USING ERRCODE = '54000';
+    END IF;
+    INSERT INTO eventstore.outbox (topic, key, payload, headers)
+    VALUES (topic, key, payload, coalesce(headers, '{}'))
+    RETURNING message_id INTO new_id;
+    PERFORM eventstore.wake_worker_at_commit();
+    RETURN new_id;
+END
+$$;
+
+-- Sends dead letters again (all when dead_letter_ids is NULL), optionally to
+-- another topic: they move to the outbox and leave dead_letters.  Returns
+-- how many were moved.  Event messages keep their headers, so consumers see
+-- the original ce_id and es_global_position.
+CREATE FUNCTION eventstore.redrive_dead_letters(dead_letter_ids bigint[] DEFAULT NULL, topic text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    moved bigint;
+BEGIN
+    IF topic IS NOT NULL THEN
+        PERFORM eventstore.checked_topic('topic', topic);
+    END IF;
+    WITH taken AS (
+        DELETE FROM eventstore.dead_letters d
+        WHERE dead_letter_ids IS NULL OR d.dead_letter_id = ANY (dead_letter_ids)
+        RETURNING d.*
+    )
+    INSERT INTO eventstore.outbox (topic, key, payload, headers)
+    SELECT coalesce(redrive_dead_letters.topic, t.topic), t.key, t.payload, t.headers
+    FROM taken t ORDER BY t.dead_letter_id;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    IF moved > 0 THEN
+        PERFORM eventstore.wake_worker_at_commit();
+    END IF;
+    RETURN moved;
+END
+$$;
+
+-- The publisher's shared-memory state as one row.
+CREATE FUNCTION eventstore.publisher_status_row(
+    OUT state text, OUT in_flight bigint, OUT acknowledged_total bigint,
+    OUT messages_per_second double precision, OUT last_acknowledged_at timestamptz,
+    OUT last_error text, OUT last_error_at timestamptz)
+RETURNS record
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_publisher_status';
+
+CREATE VIEW eventstore.outbox_status AS
+    SELECT s.state,
+           ps.published_position,
+           q.sequenced_position,
+           q.sequenced_position - ps.published_position AS pending_events,
+           (SELECT count(*) FROM eventstore.outbox) AS pending_messages,
+           now() - least(
+               (SELECT min(o.enqueued_at) FROM eventstore.outbox o),
+               (SELECT e.ingest_time FROM eventstore.log_positions p
+                  JOIN eventstore.events e USING (stream_id, stream_version)
+                 WHERE p.global_position = ps.published_position + 1)) AS oldest_pending_age,
+           s.in_flight,
+           s.acknowledged_total,
+           s.messages_per_second,
+           s.last_acknowledged_at,
+           (SELECT count(*) FROM eventstore.dead_letters) AS dead_letters,
+           s.last_error,
+           s.last_error_at
+    FROM eventstore.publisher_state ps,
+         LATERAL (SELECT coalesce(max(global_position), 0) AS sequenced_position
+                  FROM eventstore.log_positions) q,
+         eventstore.publisher_status_row() s;
+
+-- ---------------------------------------------------------------------------
 -- Privileges
 -- ---------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA eventstore FROM PUBLIC;
@@ -499,12 +728,14 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA eventstore FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA eventstore TO eventstore_reader;
 GRANT SELECT ON eventstore.streams, eventstore.events, eventstore.log_positions TO eventstore_reader;
-GRANT SELECT ON eventstore.worker_status TO eventstore_reader;
+GRANT SELECT ON eventstore.worker_status, eventstore.outbox_status, eventstore.dead_letters,
+    eventstore.kafka_routes TO eventstore_reader;
 GRANT EXECUTE ON FUNCTION
     eventstore.read_all(bigint, integer),
     eventstore.read_category(text, bigint, integer),
     eventstore.wait_for_position(bigint, interval),
     eventstore.worker_status_row(),
+    eventstore.publisher_status_row(),
     eventstore.ledger_hash(bytea, bytea, bigint),
     eventstore.stream_version(text),
     eventstore.read_stream(text, bigint, integer),
@@ -516,8 +747,23 @@ TO eventstore_reader;
 
 GRANT EXECUTE ON FUNCTION
     eventstore.append(text, text, jsonb, jsonb, bigint, uuid, timestamptz),
-    eventstore.append_batch(text, eventstore.new_event[], bigint)
+    eventstore.append_batch(text, eventstore.new_event[], bigint),
+    eventstore.publish(text, text, jsonb, jsonb)
 TO eventstore_writer;
+
+-- Routing and re-driving change what goes to Kafka: administrators only.
+GRANT EXECUTE ON FUNCTION
+    eventstore.add_route(text, text),
+    eventstore.remove_route(text),
+    eventstore.redrive_dead_letters(bigint[], text),
+    eventstore.checked_topic(text, text),
+    eventstore.required(text, text),
+    eventstore.wake_worker_at_commit()
+TO eventstore_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON eventstore.kafka_routes TO eventstore_admin;
+GRANT SELECT, DELETE ON eventstore.dead_letters TO eventstore_admin;
+GRANT SELECT, INSERT ON eventstore.outbox TO eventstore_admin;
+GRANT USAGE ON SEQUENCE eventstore.outbox_message_id_seq TO eventstore_admin;
 
 GRANT EXECUTE ON FUNCTION eventstore.verify_all(), eventstore.check_ledger(), eventstore.check_stream_chains(text)
 TO eventstore_admin;

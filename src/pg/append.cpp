@@ -34,6 +34,7 @@
 #include "event_hashing.h"
 #include "gucs.h"
 #include "log_guard.h"
+#include "spi_helpers.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -197,16 +198,6 @@ void generate_event_id(pg_uuid_t *id)
 
 /* ---- SPI plans, prepared once per backend ---- */
 
-SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-    SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
-    if (plan == nullptr)
-        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-                        errmsg("pg_eventstore: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result))));
-    SPI_keepplan(plan);
-    return plan;
-}
-
 SPIPlanPtr lock_stream_plan()
 {
     static SPIPlanPtr plan = nullptr;
@@ -278,17 +269,6 @@ SPIPlanPtr insert_events_plan()
             12, types);
     }
     return plan;
-}
-
-ArrayType *array_of(Datum *values, bool *nulls, int count, Oid element_type)
-{
-    int16 length;
-    bool by_value;
-    char alignment;
-    get_typlenbyvalalign(element_type, &length, &by_value, &alignment);
-    int dims[1] = {count};
-    int lower_bounds[1] = {1};
-    return construct_md_array(values, nulls, 1, dims, lower_bounds, element_type, length, by_value, alignment);
 }
 
 char *uuid_text(const pg_uuid_t *id) { return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id))); }

@@ -48,3 +48,17 @@ void wake_worker_at_commit()
 }
 
 }  // namespace eventstore::pg
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(eventstore_wake_worker_at_commit);
+
+/* SQL: eventstore.wake_worker_at_commit(), used by publish() and redrive. */
+Datum eventstore_wake_worker_at_commit(PG_FUNCTION_ARGS)
+{
+    (void)fcinfo;
+    eventstore::pg::wake_worker_at_commit();
+    PG_RETURN_VOID();
+}
+
+}  // extern "C"

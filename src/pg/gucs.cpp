@@ -3,6 +3,10 @@
  */
 #include "gucs.h"
 
+#include "kafka/config_list.h"
+
+#include <exception>
+
 #include "pg_includes.h"
 
 extern "C" {
@@ -14,6 +18,33 @@ namespace eventstore::pg {
 int guc_max_event_size = 1024 * 1024;
 char *guc_database = nullptr;
 int guc_worker_naptime_ms = 1000;
+char *guc_kafka_bootstrap_servers = nullptr;
+char *guc_kafka_config = nullptr;
+char *guc_kafka_topic = nullptr;
+int guc_kafka_batch_size = 10000;
+
+namespace {
+
+/*
+ * Rejects a kafka_config that does not parse or would weaken the delivery
+ * guarantees, at SET/reload time rather than in the worker later.  Pure C++
+ * inside, so exceptions are caught here and turned into the GUC error detail.
+ */
+bool check_kafka_config(char **newval, void **, GucSource)
+{
+    char problem[512] = "";
+    try {
+        (void)kafka::producer_properties("", *newval == nullptr ? "" : *newval);
+    } catch (const std::exception &e) {
+        strlcpy(problem, e.what(), sizeof problem);
+    }
+    if (problem[0] == '\0')
+        return true;
+    GUC_check_errdetail("%s", problem);
+    return false;
+}
+
+}  // namespace
 
 void define_gucs()
 {
@@ -32,6 +63,21 @@ void define_gucs()
                             "prepared transactions committed later).",
                             &guc_worker_naptime_ms, 1000, 10, 60 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
                             nullptr);
+    DefineCustomStringVariable("pg_eventstore.kafka_bootstrap_servers",
+                               "Kafka brokers the worker publishes to (host:port,host:port).",
+                               "Empty (the default) turns publishing off: events wait in the store.",
+                               &guc_kafka_bootstrap_servers, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_eventstore.kafka_config",
+                               "Further librdkafka producer properties, name=value separated by semicolons.",
+                               "For SASL/SSL and tuning.  Readable by superusers only: it may hold secrets.",
+                               &guc_kafka_config, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_kafka_config, nullptr,
+                               nullptr);
+    DefineCustomStringVariable("pg_eventstore.kafka_topic",
+                               "Topic for events of categories without a route (see eventstore.add_route).", nullptr,
+                               &guc_kafka_topic, "eventstore.events", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_eventstore.kafka_batch_size",
+                            "Most messages the publisher keeps in flight (sent, not yet acknowledged).", nullptr,
+                            &guc_kafka_batch_size, 10000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("pg_eventstore");
 }
 

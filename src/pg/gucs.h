@@ -18,6 +18,13 @@ extern char *guc_database;
 /* pg_eventstore.worker_naptime: ms the worker sleeps when no commit wakes it (sighup). */
 extern int guc_worker_naptime_ms;
 
+/* Kafka publishing (sighup): brokers, extra librdkafka properties (superuser-only),
+ * default topic, and the most messages in flight. */
+extern char *guc_kafka_bootstrap_servers;
+extern char *guc_kafka_config;
+extern char *guc_kafka_topic;
+extern int guc_kafka_batch_size;
+
 void define_gucs();
 
 }  // namespace eventstore::pg

@@ -41,6 +41,7 @@ void attach_shared_memory(void)
         SpinLockInit(&worker_shared_state->mutex);
         ConditionVariableInit(&worker_shared_state->position_advanced);
         strlcpy(worker_shared_state->state, "not started", sizeof worker_shared_state->state);
+        strlcpy(worker_shared_state->publisher.state, "not started", sizeof worker_shared_state->publisher.state);
     }
     LWLockRelease(AddinShmemInitLock);
 }

@@ -21,6 +21,17 @@ namespace eventstore::pg {
 
 constexpr int kLastErrorBytes = 512;
 
+/* The Kafka publisher's part, behind the eventstore.outbox_status view. */
+struct PublisherSharedState {
+    char state[32];              /* "disabled", "connecting", "publishing", "idle", "retrying" */
+    int64 in_flight;             /* messages sent and not yet acknowledged */
+    int64 acknowledged_total;    /* messages acknowledged since the worker started */
+    double messages_per_second;  /* acknowledgements over the last measuring interval */
+    TimestampTz last_acknowledged_at;
+    TimestampTz last_error_at;
+    char last_error[kLastErrorBytes];
+};
+
 struct WorkerSharedState {
     slock_t mutex;               /* protects every field below */
     pid_t pid;                   /* 0 when no worker runs */
@@ -36,6 +47,7 @@ struct WorkerSharedState {
     TimestampTz last_error_at;
     char last_error[kLastErrorBytes];
     ConditionVariable position_advanced; /* broadcast after each sequencer commit */
+    PublisherSharedState publisher;
 };
 
 /* NULL unless loaded through shared_preload_libraries. */

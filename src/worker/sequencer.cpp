@@ -36,6 +36,7 @@
 #include <cstring>
 
 #include "pg/event_hashing.h"
+#include "pg/spi_helpers.h"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -49,23 +50,16 @@ extern "C" {
 namespace eventstore::worker {
 namespace {
 
+using eventstore::pg::array_of;
 using eventstore::pg::kHashBytes;
+using eventstore::pg::prepare_kept;
+using eventstore::pg::run_sql;
 
 /* Events fetched and inserted per chunk, bounding memory for big batches. */
 constexpr long kChunkEvents = 10000;
 
 /* pg_snapshot has no OID macro in PostgreSQL 15's pg_type.h under this name. */
 constexpr Oid kSnapshotTypeOid = 5038; /* pg_snapshot */
-
-SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-    SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
-    if (plan == nullptr)
-        ereport(ERROR, (errmsg("pg_eventstore sequencer: could not prepare \"%s\": %s", sql,
-                               SPI_result_code_string(SPI_result))));
-    SPI_keepplan(plan);
-    return plan;
-}
 
 SPIPlanPtr delta_batch_plan()
 {
@@ -115,26 +109,10 @@ SPIPlanPtr insert_positions_plan()
     return plan;
 }
 
-void run(const char *sql, int expected)
-{
-    const int rc = SPI_execute(sql, false, 0);
-    if (rc != expected)
-        ereport(ERROR, (errmsg("pg_eventstore sequencer: \"%s\" failed: %s", sql, SPI_result_code_string(rc))));
-}
-
-ArrayType *array_of(Datum *values, int count, Oid element_type)
-{
-    int16 length;
-    bool by_value;
-    char alignment;
-    get_typlenbyvalalign(element_type, &length, &by_value, &alignment);
-    return construct_array(values, count, element_type, length, by_value, alignment);
-}
-
 /* The last assigned position and its ledger hash (0 and zeros when the log is empty). */
 int64 read_ledger_head(uint8 *ledger_hash)
 {
-    run("SELECT global_position, ledger_hash FROM eventstore.log_positions "
+    run_sql("SELECT global_position, ledger_hash FROM eventstore.log_positions "
         "ORDER BY global_position DESC LIMIT 1",
         SPI_OK_SELECT);
     memset(ledger_hash, 0, kHashBytes);
@@ -169,11 +147,11 @@ int64 sequence_chunk(SPITupleTable *rows, uint64 count, int64 position, uint8 *l
         positions[i] = Int64GetDatum(position);
         ledgers[i] = PointerGetDatum(pg::hash_to_bytea(ledger_hash));
     }
-    Datum args[6] = {PointerGetDatum(array_of(positions, (int)count, INT8OID)),
-                     PointerGetDatum(array_of(stream_ids, (int)count, TEXTOID)),
-                     PointerGetDatum(array_of(versions, (int)count, INT8OID)),
-                     PointerGetDatum(array_of(categories, (int)count, TEXTOID)),
-                     PointerGetDatum(array_of(ledgers, (int)count, BYTEAOID)),
+    Datum args[6] = {PointerGetDatum(array_of(positions, nullptr, (int)count, INT8OID)),
+                     PointerGetDatum(array_of(stream_ids, nullptr, (int)count, TEXTOID)),
+                     PointerGetDatum(array_of(versions, nullptr, (int)count, INT8OID)),
+                     PointerGetDatum(array_of(categories, nullptr, (int)count, TEXTOID)),
+                     PointerGetDatum(array_of(ledgers, nullptr, (int)count, BYTEAOID)),
                      TimestampTzGetDatum(GetCurrentTimestamp())};
     if (SPI_execute_plan(insert_positions_plan(), args, nullptr, false, 0) != SPI_OK_INSERT)
         ereport(ERROR, (errmsg("pg_eventstore sequencer: inserting positions failed")));
@@ -186,13 +164,13 @@ SequencerRound sequence_committed_events()
 {
     SequencerRound round = {0, 0};
 
-    run("SELECT last_snapshot FROM eventstore.sequencer_state FOR UPDATE", SPI_OK_SELECT);
+    run_sql("SELECT last_snapshot FROM eventstore.sequencer_state FOR UPDATE", SPI_OK_SELECT);
     if (SPI_processed != 1)
         ereport(ERROR, (errmsg("pg_eventstore sequencer: eventstore.sequencer_state must hold exactly one row")));
     bool previous_is_null;
     Datum previous = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &previous_is_null);
 
-    run("SELECT pg_current_snapshot()", SPI_OK_SELECT);
+    run_sql("SELECT pg_current_snapshot()", SPI_OK_SELECT);
     bool isnull;
     Datum current = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 

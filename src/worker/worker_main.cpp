@@ -2,7 +2,8 @@
  * worker_main.cpp — the pg_eventstore background worker: registration and
  * its main loop.
  *
- * One loop, each job in its own short transaction (today: the sequencer).
+ * One loop, each job in its own short transaction: the sequencer, then the
+ * Kafka publisher (which also wakes the loop when Kafka acknowledges).
  * The loop sleeps on its latch, which committing appenders set (see
  * src/pg/commit_wakeup.cpp), with pg_eventstore.worker_naptime as the safety
  * net.  SIGTERM ends it cleanly, SIGHUP reloads the configuration, and the
@@ -18,6 +19,8 @@
 
 #include "pg/gucs.h"
 #include "pg/shared_state.h"
+#include "job_transaction.h"
+#include "publisher.h"
 #include "sequencer.h"
 #include "worker_registration.h"
 
@@ -102,51 +105,45 @@ void reload_configuration_if_asked()
 
 /*
  * Runs the jobs once, each in its own transaction.  Returns false when the
- * extension is not installed in the worker's database.
+ * extension is not installed in the worker's database.  *publisher_sleep_ms
+ * is the longest the publisher wants the loop to sleep (-1: no limit).
  */
-bool run_jobs_once()
+bool run_jobs_once(long *publisher_sleep_ms)
 {
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    PushActiveSnapshot(GetTransactionSnapshot());
+    begin_job_transaction("pg_eventstore: sequencing");
     const bool installed = OidIsValid(get_extension_oid("pg_eventstore", true));
     SequencerRound round = {0, 0};
-    if (installed) {
-        pgstat_report_activity(STATE_RUNNING, "pg_eventstore: sequencing");
-        if (SPI_connect() != SPI_OK_CONNECT)
-            elog(ERROR, "pg_eventstore worker: SPI_connect failed");
+    if (installed)
         round = sequence_committed_events();
-        SPI_finish();
-    }
-    PopActiveSnapshot();
-    CommitTransactionCommand();
-    pgstat_report_activity(STATE_IDLE, nullptr);
+    commit_job_transaction();
+    if (!installed)
+        return false;
 
-    if (installed) {
-        SpinLockAcquire(&worker_shared_state->mutex);
-        worker_shared_state->sequenced_position = round.last_position;
-        if (round.events > 0) {
-            worker_shared_state->last_batch_events = round.events;
-            worker_shared_state->last_sequenced_at = GetCurrentTimestamp();
-        }
-        SpinLockRelease(&worker_shared_state->mutex);
-        if (round.events > 0)
-            ConditionVariableBroadcast(&worker_shared_state->position_advanced);
+    SpinLockAcquire(&worker_shared_state->mutex);
+    worker_shared_state->sequenced_position = round.last_position;
+    if (round.events > 0) {
+        worker_shared_state->last_batch_events = round.events;
+        worker_shared_state->last_sequenced_at = GetCurrentTimestamp();
     }
-    return installed;
+    SpinLockRelease(&worker_shared_state->mutex);
+    if (round.events > 0)
+        ConditionVariableBroadcast(&worker_shared_state->position_advanced);
+
+    *publisher_sleep_ms = run_publisher_round();
+    return true;
 }
 
 /*
  * run_jobs_once() under an error boundary.  Returns true when the round
  * succeeded (the extension may still be missing: *installed says).
  */
-bool run_jobs_guarded(bool *installed)
+bool run_jobs_guarded(bool *installed, long *publisher_sleep_ms)
 {
     MemoryContext loop_context = CurrentMemoryContext;
     volatile bool ok = true;
     PG_TRY();
     {
-        *installed = run_jobs_once();
+        *installed = run_jobs_once(publisher_sleep_ms);
     }
     PG_CATCH();
     {
@@ -206,9 +203,12 @@ void eventstore_worker_main(Datum)
         } else {
             set_state("working");
             bool installed = false;
-            if (run_jobs_guarded(&installed)) {
+            long publisher_sleep_ms = -1;
+            if (run_jobs_guarded(&installed, &publisher_sleep_ms)) {
                 backoff_ms = 0;
                 set_state(installed ? "idle" : "waiting for extension");
+                if (publisher_sleep_ms >= 0)
+                    sleep_ms = Min(sleep_ms, Max(publisher_sleep_ms, 1L));
             } else {
                 backoff_ms = backoff_ms == 0 ? kFirstBackoffMs : Min(backoff_ms * 2, kMaxBackoffMs);
                 sleep_ms = backoff_ms;
@@ -224,9 +224,13 @@ void eventstore_worker_main(Datum)
          * Commits set the latch.  After an error, sleep out the backoff
          * rather than retrying on every commit.
          */
-        const int events = backoff_ms > 0 ? WL_TIMEOUT | WL_EXIT_ON_PM_DEATH
-                                          : WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH;
-        (void)WaitLatch(MyLatch, events, sleep_ms, PG_WAIT_EXTENSION);
+        int events = backoff_ms > 0 ? WL_TIMEOUT | WL_EXIT_ON_PM_DEATH
+                                    : WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH;
+        /* Kafka delivery reports wake the loop too, so acknowledgements are recorded promptly. */
+        const pgsocket kafka_fd = backoff_ms > 0 ? PGINVALID_SOCKET : publisher_wakeup_fd();
+        if (kafka_fd != PGINVALID_SOCKET)
+            events |= WL_SOCKET_READABLE;
+        (void)WaitLatchOrSocket(MyLatch, events, kafka_fd, sleep_ms, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();
     }
@@ -238,6 +242,8 @@ void eventstore_worker_main(Datum)
      * At server shutdown the postmaster restarts nothing anyway.
      */
     ereport(LOG, (errmsg("pg_eventstore worker shutting down")));
+    if (!RecoveryInProgress())
+        stop_publisher();
     proc_exit(1);
 }
 

@@ -1,0 +1,83 @@
+/*
+ * config_list.cpp — parsing pg_eventstore.kafka_config and assembling the
+ * producer's properties (see the header for the format).
+ */
+#include "kafka/config_list.h"
+
+#include <stdexcept>
+
+namespace eventstore::kafka {
+namespace {
+
+std::string trim(const std::string &text)
+{
+    const char *blanks = " \t\r\n";
+    const auto first = text.find_first_not_of(blanks);
+    if (first == std::string::npos)
+        return {};
+    const auto last = text.find_last_not_of(blanks);
+    return text.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+std::vector<Property> parse_config_list(const std::string &text)
+{
+    std::vector<Property> properties;
+    std::string entry;
+    auto finish_entry = [&]() {
+        const std::string item = trim(entry);
+        entry.clear();
+        if (item.empty())
+            return;
+        const auto equals = item.find('=');
+        if (equals == std::string::npos)
+            throw std::invalid_argument("kafka_config entry \"" + item + "\" is not of the form name=value");
+        std::string name = trim(item.substr(0, equals));
+        if (name.empty())
+            throw std::invalid_argument("kafka_config entry \"" + item + "\" has no property name");
+        properties.emplace_back(std::move(name), trim(item.substr(equals + 1)));
+    };
+    for (char c : text) {
+        if (c == ';' || c == '\n')
+            finish_entry();
+        else
+            entry += c;
+    }
+    finish_entry();
+    return properties;
+}
+
+std::vector<Property> default_producer_properties()
+{
+    return {
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"compression.codec", "lz4"},
+        /* A few ms of batching: large batches under load, low latency when idle. */
+        {"linger.ms", "5"},
+        {"client.id", "pg_eventstore"},
+    };
+}
+
+std::vector<Property> producer_properties(const std::string &bootstrap_servers, const std::string &user_config)
+{
+    std::vector<Property> properties = default_producer_properties();
+    properties.emplace_back("bootstrap.servers", bootstrap_servers);
+    for (auto &property : parse_config_list(user_config)) {
+        if (property.first == "enable.idempotence" && property.second != "true")
+            throw std::invalid_argument("kafka_config cannot turn off enable.idempotence: the publisher relies on "
+                                        "it to retry without duplicates or reordering");
+        if ((property.first == "acks" || property.first == "request.required.acks") &&
+            property.second != "all" && property.second != "-1")
+            throw std::invalid_argument("kafka_config cannot set " + property.first + "=" + property.second +
+                                        ": events are published with acks=all so that nothing acknowledged is lost");
+        if (property.first == "bootstrap.servers")
+            throw std::invalid_argument("set the brokers with pg_eventstore.kafka_bootstrap_servers, not in "
+                                        "kafka_config");
+        properties.push_back(std::move(property));
+    }
+    return properties;
+}
+
+}  // namespace eventstore::kafka

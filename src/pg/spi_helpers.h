@@ -1,0 +1,33 @@
+/*
+ * spi_helpers.h — the small SPI conveniences every SQL-running part of
+ * pg_eventstore shares (the append path, the sequencer, the publisher).
+ */
+#ifndef EVENTSTORE_PG_SPI_HELPERS_H
+#define EVENTSTORE_PG_SPI_HELPERS_H
+
+#include "pg_includes.h"
+
+extern "C" {
+#include "executor/spi.h"
+#include "utils/array.h"
+}
+
+#include <string>
+
+namespace eventstore::pg {
+
+/* Prepares a statement once and keeps the plan for the life of the process. */
+SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes);
+
+/* Runs a parameterless statement; an ERROR unless SPI answers `expected`. */
+void run_sql(const char *sql, int expected);
+
+/* A one-dimensional array of `count` values (nulls may be NULL: no nulls). */
+ArrayType *array_of(Datum *values, bool *nulls, int count, Oid element_type);
+
+/* Copies a text datum into `out` (detoasting as needed). */
+void assign_text(std::string &out, Datum text_datum);
+
+}  // namespace eventstore::pg
+
+#endif

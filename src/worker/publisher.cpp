@@ -1,0 +1,403 @@
+/*
+ * publisher.cpp — the worker job that publishes to Kafka.
+ *
+ * What it guarantees: every sequenced event reaches Kafka at least once, in
+ * global order per key, and eventstore.publisher_state.published_position
+ * only ever covers messages Kafka acknowledged (or refused for good, which
+ * are then in eventstore.dead_letters).  Outbox rows are deleted only once
+ * acknowledged.  A crash, a kill or a broker outage can therefore cause
+ * re-sends of the unacknowledged window, never a loss.
+ *
+ * How a round goes (run_publisher_round, called by the worker loop):
+ *   1. serve the producer's delivery reports (poll, on this thread) into the
+ *      two DeliveryWindows (events, outbox);
+ *   2. in one short transaction: record the leading settled run of each
+ *      window (advance the published position, dead letters, delete
+ *      acknowledged outbox rows) and read the next messages;
+ *   3. after commit, hand the messages to the producer (non-blocking).
+ * No transaction is ever open while waiting for Kafka; the worker sleeps on
+ * its latch and the producer's wakeup descriptor together.
+ *
+ * librdkafka threads never run PostgreSQL code: reports and errors are
+ * served by poll() here, log lines are buffered by src/kafka and logged
+ * below.  C++ objects live in the long-lived Publisher state, so an ERROR
+ * from SPI never jumps over a frame that owns one.
+ */
+#include "pg/pg_includes.h"
+
+#include "publisher.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/delivery_window.h"
+#include "job_transaction.h"
+#include "kafka/config_list.h"
+#include "kafka/producer.h"
+#include "pg/gucs.h"
+#include "pg/shared_state.h"
+#include "publisher_queries.h"
+
+extern "C" {
+#include "utils/timestamp.h"
+}
+
+namespace eventstore::worker {
+namespace {
+
+/* Outbox tokens carry this bit; event tokens are the global position. */
+constexpr uint64_t kOutboxTokenBit = uint64_t{1} << 63;
+
+constexpr long kFirstBackoffMs = 100;
+constexpr long kMaxBackoffMs = 10000;
+/* How long a clean shutdown waits for outstanding acknowledgements. */
+constexpr int kShutdownFlushMs = 2000;
+
+struct Publisher {
+    std::unique_ptr<kafka::Producer> producer;
+    std::string producer_settings; /* the bootstrap servers and kafka_config it was built from */
+
+    DeliveryWindow events;      /* ids: global positions */
+    DeliveryWindow outbox;      /* ids: outbox message ids */
+    bool windows_loaded = false; /* false: read the published position before anything else */
+    int64 loaded_position = 0;
+
+    SettledPrefix event_prefix;  /* being recorded by the current transaction */
+    SettledPrefix outbox_prefix;
+    MessageBatch event_batch;    /* read by the current transaction, to send after commit */
+    MessageBatch outbox_batch;
+
+    std::vector<std::string> log_lines; /* to log from this thread */
+    std::string failure;                /* set by C++ steps; reported after them */
+
+    long backoff_ms = 0;
+    TimestampTz retry_after = 0;
+
+    int64 acknowledged_total = 0;
+    TimestampTz last_acknowledged_at = 0;
+    TimestampTz rate_sample_at = 0;
+    int64 rate_sample_total = 0;
+    double messages_per_second = 0;
+};
+
+/* Created on first use and kept for the life of the worker process. */
+Publisher *publisher_state = nullptr;
+
+Publisher &state()
+{
+    if (publisher_state == nullptr)
+        publisher_state = new Publisher();
+    return *publisher_state;
+}
+
+std::string configured_settings()
+{
+    return std::string(pg::guc_kafka_bootstrap_servers ? pg::guc_kafka_bootstrap_servers : "") + "\n" +
+           (pg::guc_kafka_config ? pg::guc_kafka_config : "");
+}
+
+bool publishing_configured()
+{
+    return pg::guc_kafka_bootstrap_servers != nullptr && pg::guc_kafka_bootstrap_servers[0] != '\0';
+}
+
+/* Forgets the producer and everything in flight; the durable positions stay. */
+void drop_producer(Publisher &p)
+{
+    p.producer.reset();
+    p.events.reset(p.events.durable_id());
+    p.outbox.reset(0);
+    p.windows_loaded = false;
+}
+
+void record_error(const std::string &message)
+{
+    SpinLockAcquire(&pg::worker_shared_state->mutex);
+    strlcpy(pg::worker_shared_state->publisher.last_error, message.c_str(),
+            sizeof pg::worker_shared_state->publisher.last_error);
+    pg::worker_shared_state->publisher.last_error_at = GetCurrentTimestamp();
+    SpinLockRelease(&pg::worker_shared_state->mutex);
+}
+
+/* A failed attempt: remember why and wait longer before the next one. */
+void back_off(Publisher &p, const std::string &why)
+{
+    p.backoff_ms = p.backoff_ms == 0 ? kFirstBackoffMs : Min(p.backoff_ms * 2, kMaxBackoffMs);
+    p.retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), p.backoff_ms);
+    record_error(why);
+    ereport(LOG, (errmsg("pg_eventstore publisher: %s; retrying in %ld ms", why.c_str(), p.backoff_ms)));
+}
+
+void log_buffered_lines(Publisher &p)
+{
+    for (const std::string &line : p.log_lines)
+        ereport(LOG, (errmsg("pg_eventstore publisher: %s", line.c_str())));
+    p.log_lines.clear();
+}
+
+/* C++ only: builds the producer.  Sets p.failure instead of throwing. */
+void create_producer(Publisher &p, const std::string &settings)
+{
+    try {
+        p.producer = std::make_unique<kafka::Producer>(
+            kafka::producer_properties(pg::guc_kafka_bootstrap_servers, pg::guc_kafka_config ? pg::guc_kafka_config : ""));
+        p.producer_settings = settings;
+    } catch (const std::exception &e) {
+        p.failure = e.what();
+    }
+}
+
+/* C++ only: serves delivery reports into the windows, collects errors and log lines. */
+void collect_delivery_reports(Publisher &p, TimestampTz now)
+{
+    try {
+        p.producer->poll(0);
+        for (const kafka::DeliveryReport &report : p.producer->take_delivery_reports()) {
+            const bool from_outbox = (report.token & kOutboxTokenBit) != 0;
+            DeliveryWindow &window = from_outbox ? p.outbox : p.events;
+            const auto id = static_cast<int64_t>(report.token & ~kOutboxTokenBit);
+            switch (report.outcome) {
+            case kafka::DeliveryOutcome::Acknowledged:
+                window.acknowledged(id);
+                p.acknowledged_total++;
+                p.last_acknowledged_at = now;
+                p.backoff_ms = 0;
+                break;
+            case kafka::DeliveryOutcome::Permanent:
+                window.refused(id, report.error_code, report.error);
+                p.log_lines.push_back("message " + std::to_string(id) + (from_outbox ? " (outbox)" : " (event)") +
+                                      " refused by Kafka, moved to dead letters: " + report.error);
+                break;
+            case kafka::DeliveryOutcome::Retriable:
+                if (!window.needs_rewind())
+                    p.failure = "delivery failed, will send again: " + report.error_code + ": " + report.error;
+                window.failed_retriably(id);
+                break;
+            }
+        }
+        for (std::string &error : p.producer->take_errors())
+            p.log_lines.push_back("Kafka: " + error);
+        for (const kafka::LogLine &line : p.producer->log_buffer().drain())
+            p.log_lines.push_back("librdkafka: " + line.text);
+        const std::string fatal = p.producer->fatal_error();
+        if (!fatal.empty())
+            p.failure = "fatal producer error, rebuilding the producer: " + fatal;
+    } catch (const std::exception &e) {
+        p.failure = std::string("collecting delivery reports: ") + e.what();
+    }
+}
+
+/* C++ only: snapshots the settled prefixes for the transaction to record. */
+void take_settled_prefixes(Publisher &p)
+{
+    try {
+        p.event_prefix = p.events.settled_prefix();
+        p.outbox_prefix = p.outbox.settled_prefix();
+    } catch (const std::exception &e) {
+        p.failure = e.what();
+    }
+}
+
+/*
+ * The transaction: record what settled, read what to send next.  May
+ * ereport(ERROR); nothing in memory changes until it committed.
+ */
+void exchange_with_database(Publisher &p, bool may_read)
+{
+    p.event_batch.clear();
+    p.outbox_batch.clear();
+    const int64 batch_size = pg::guc_kafka_batch_size;
+
+    begin_job_transaction("pg_eventstore: publishing to Kafka");
+    if (!p.windows_loaded)
+        p.loaded_position = load_published_position();
+    record_settled_events(p.event_prefix);
+    record_settled_outbox(p.outbox_prefix);
+    if (may_read) {
+        const int64 after = p.windows_loaded ? p.events.last_sent_id() : p.loaded_position;
+        const int64 room = batch_size - (p.windows_loaded ? (int64)p.events.size() : 0);
+        if (room > 0 && !p.events.needs_rewind())
+            fetch_event_messages(after, room, p.event_batch);
+        /* Outbox ids are not committed in order: read a batch only once the last one settled. */
+        if (p.outbox.size() == p.outbox_prefix.count && !p.outbox.needs_rewind())
+            fetch_outbox_messages(batch_size, p.outbox_batch);
+    }
+    commit_job_transaction();
+}
+
+/* C++ only: after commit, move the windows forward. */
+void apply_committed_exchange(Publisher &p)
+{
+    try {
+        if (!p.windows_loaded) {
+            p.events.reset(p.loaded_position);
+            p.outbox.reset(0);
+            p.windows_loaded = true;
+        } else {
+            p.events.remove_prefix(p.event_prefix);
+            p.outbox.remove_prefix(p.outbox_prefix);
+        }
+        /* Outbox ids may arrive below earlier ones (commit order): start each batch afresh. */
+        if (p.outbox.empty() && !p.outbox_batch.ids.empty())
+            p.outbox.reset(0);
+    } catch (const std::exception &e) {
+        p.failure = e.what();
+    }
+    p.event_prefix = SettledPrefix();
+    p.outbox_prefix = SettledPrefix();
+}
+
+/* C++ only: hands a batch to the producer and records it in its window. */
+void send_batch(Publisher &p, MessageBatch &batch, DeliveryWindow &window, uint64_t token_bit)
+{
+    try {
+        for (size_t i = 0; i < batch.ids.size(); i++) {
+            const int64_t id = batch.ids[i];
+            const kafka::ProduceResult result = p.producer->produce(batch.messages[i], token_bit | (uint64_t)id);
+            if (result.kind == kafka::ProduceResult::Kind::QueueFull)
+                break; /* the rest is read again next round */
+            window.sent(id);
+            if (result.kind == kafka::ProduceResult::Kind::Rejected) {
+                if (result.rejection.outcome == kafka::DeliveryOutcome::Permanent) {
+                    window.refused(id, result.rejection.error_code, result.rejection.error);
+                    p.log_lines.push_back("message " + std::to_string(id) +
+                                          " refused by the producer, moved to dead letters: " +
+                                          result.rejection.error);
+                } else {
+                    window.failed_retriably(id);
+                    p.failure = "producing failed, will send again: " + result.rejection.error;
+                    break;
+                }
+            }
+        }
+    } catch (const std::exception &e) {
+        p.failure = std::string("sending: ") + e.what();
+    }
+    batch.clear();
+}
+
+void publish_status(Publisher &p, const char *status, TimestampTz now)
+{
+    if (p.rate_sample_at == 0 || TimestampDifferenceExceeds(p.rate_sample_at, now, 1000)) {
+        if (p.rate_sample_at != 0) {
+            const double seconds = (double)(now - p.rate_sample_at) / USECS_PER_SEC;
+            p.messages_per_second = (double)(p.acknowledged_total - p.rate_sample_total) / seconds;
+        }
+        p.rate_sample_at = now;
+        p.rate_sample_total = p.acknowledged_total;
+    }
+    SpinLockAcquire(&pg::worker_shared_state->mutex);
+    pg::PublisherSharedState &shared = pg::worker_shared_state->publisher;
+    strlcpy(shared.state, status, sizeof shared.state);
+    shared.in_flight = (int64)(p.events.outstanding() + p.outbox.outstanding());
+    shared.acknowledged_total = p.acknowledged_total;
+    shared.messages_per_second = p.messages_per_second;
+    shared.last_acknowledged_at = p.last_acknowledged_at;
+    SpinLockRelease(&pg::worker_shared_state->mutex);
+}
+
+/* Reports a failure a C++ step left in p.failure; true when there was one. */
+bool report_failure(Publisher &p)
+{
+    if (p.failure.empty())
+        return false;
+    back_off(p, p.failure);
+    p.failure.clear();
+    return true;
+}
+
+long milliseconds_until(TimestampTz when, TimestampTz now)
+{
+    return when > now ? (long)((when - now) / 1000) + 1 : 0;
+}
+
+}  // namespace
+
+long run_publisher_round()
+{
+    Publisher &p = state();
+    TimestampTz now = GetCurrentTimestamp();
+
+    if (!publishing_configured()) {
+        if (p.producer)
+            drop_producer(p);
+        publish_status(p, "disabled", now);
+        return -1;
+    }
+    const std::string settings = configured_settings();
+    if (p.producer && settings != p.producer_settings) {
+        ereport(LOG, (errmsg("pg_eventstore publisher: Kafka settings changed, rebuilding the producer")));
+        drop_producer(p);
+        p.backoff_ms = 0;
+        p.retry_after = 0;
+    }
+    if (!p.producer) {
+        if (now < p.retry_after) {
+            publish_status(p, "retrying", now);
+            return milliseconds_until(p.retry_after, now);
+        }
+        create_producer(p, settings);
+        if (report_failure(p)) {
+            publish_status(p, "retrying", now);
+            return p.backoff_ms;
+        }
+        ereport(LOG, (errmsg("pg_eventstore publisher: producer created for %s", pg::guc_kafka_bootstrap_servers)));
+    }
+
+    collect_delivery_reports(p, now);
+    log_buffered_lines(p);
+    if (!p.failure.empty() && !p.producer->fatal_error().empty()) {
+        report_failure(p);
+        drop_producer(p);
+        publish_status(p, "retrying", now);
+        return p.backoff_ms;
+    }
+    report_failure(p);
+
+    take_settled_prefixes(p);
+    const bool may_read = now >= p.retry_after;
+    if (p.event_prefix.count > 0 || p.outbox_prefix.count > 0 || may_read || !p.windows_loaded) {
+        exchange_with_database(p, may_read);
+        apply_committed_exchange(p);
+    }
+    if (p.events.rewind_if_settled() | p.outbox.rewind_if_settled())
+        ereport(LOG, (errmsg("pg_eventstore publisher: sending again from position %lld",
+                             (long long)p.events.durable_id())));
+
+    send_batch(p, p.event_batch, p.events, 0);
+    send_batch(p, p.outbox_batch, p.outbox, kOutboxTokenBit);
+    log_buffered_lines(p);
+    report_failure(p);
+
+    now = GetCurrentTimestamp();
+    const size_t outstanding = p.events.outstanding() + p.outbox.outstanding();
+    publish_status(p, now < p.retry_after ? "retrying" : outstanding > 0 ? "publishing" : "idle", now);
+    return now < p.retry_after ? milliseconds_until(p.retry_after, now) : -1;
+}
+
+int publisher_wakeup_fd()
+{
+    return publisher_state != nullptr && publisher_state->producer ? publisher_state->producer->wakeup_fd() : -1;
+}
+
+void stop_publisher()
+{
+    if (publisher_state == nullptr || !publisher_state->producer)
+        return;
+    Publisher &p = *publisher_state;
+    /* Record what Kafka acknowledges within a short wait, so a restart re-sends less. */
+    try {
+        p.producer->flush(kShutdownFlushMs);
+    } catch (...) {
+    }
+    collect_delivery_reports(p, GetCurrentTimestamp());
+    log_buffered_lines(p);
+    p.failure.clear();
+    take_settled_prefixes(p);
+    if (p.windows_loaded && (p.event_prefix.count > 0 || p.outbox_prefix.count > 0))
+        exchange_with_database(p, false);
+    p.producer.reset();
+}
+
+}  // namespace eventstore::worker

@@ -1,0 +1,49 @@
+/*
+ * publisher_queries.h — the SQL side of the Kafka publisher: reading the
+ * next messages and durably recording what Kafka settled.
+ *
+ * Every function runs inside the caller's transaction and SPI connection.
+ * They may ereport(ERROR); the containers they fill live in the publisher's
+ * long-lived state, never on a frame an error could jump over.
+ */
+#ifndef EVENTSTORE_WORKER_PUBLISHER_QUERIES_H
+#define EVENTSTORE_WORKER_PUBLISHER_QUERIES_H
+
+#include "pg/pg_includes.h"
+
+#include <vector>
+
+#include "core/delivery_window.h"
+#include "kafka/outgoing_message.h"
+
+namespace eventstore::worker {
+
+/* Messages read for sending, with their ids (global position or outbox id). */
+struct MessageBatch {
+    std::vector<int64_t> ids;
+    std::vector<kafka::OutgoingMessage> messages;
+    void clear()
+    {
+        ids.clear();
+        messages.clear();
+    }
+};
+
+/* eventstore.publisher_state.published_position. */
+int64 load_published_position();
+
+/* Appends up to `limit` event messages after `after_position`, in order. */
+void fetch_event_messages(int64 after_position, int64 limit, MessageBatch &batch);
+
+/* Appends up to `limit` outbox messages, oldest first. */
+void fetch_outbox_messages(int64 limit, MessageBatch &batch);
+
+/* Dead-letters the refused events of `prefix` and advances the published position to its end. */
+void record_settled_events(const SettledPrefix &prefix);
+
+/* Deletes the acknowledged outbox messages of `prefix`, moves its refused ones to dead letters. */
+void record_settled_outbox(const SettledPrefix &prefix);
+
+}  // namespace eventstore::worker
+
+#endif
