@@ -644,7 +644,7 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'Header values are strings, numbers or booleans.';
     END IF;
     IF pg_column_size(payload) > pg_size_bytes(current_setting('pg_eventstore.max_event_size')) THEN
-        RAISE EXCEPTION 'payload is % bytes, more than pg_eventstore.max_event_size (% bytes)',
+        RAISE EXCEPTION 'payload is % bytes, more than pg_eventstore.max_event_size (%)',
             pg_column_size(payload), current_setting('pg_eventstore.max_event_size')
             USING ERRCODE = '54000';
     END IF;
