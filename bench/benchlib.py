@@ -1,0 +1,350 @@
+"""benchlib.py — what every benchmark scenario uses.
+
+A scenario (one file in bench/scenarios/) gets a Bench object connected to a
+throwaway cluster (scripts/with_cluster.sh made it; PGHOST, PGPORT, PGDATABASE
+and PGUSER say where) and uses:
+
+  bench.setup_sql("plain_events.sql")      run a file from bench/sql/
+  bench.compare(case, ours, baseline, ...) run pgbench for both sides,
+                                           alternately, and record a row with
+                                           rates, latencies, ratio and verdict
+  bench.pgbench(...) / bench.record(...)   lower level, for scenarios that
+                                           measure something other than a
+                                           pgbench ratio (sequencer_lag.py,
+                                           verify_all.py)
+  bench.wait_for_sequencer()               until every committed event has a
+                                           global position
+
+Every pgbench run gets the same variables: :tag (unique per run, so each run
+writes its own streams), :payload (the ~200-byte JSON document below), :v
+(0; scripts that count per client use it) and :client_id (pgbench's own).
+Scripts name their streams :tag || '-' || ...
+
+Nothing here asserts anything: a missed target is recorded, printed and
+reported, and the bench still succeeds.  Only a broken run (pgbench aborts,
+SQL errors) fails.
+"""
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg2
+
+BENCH_DIR = Path(__file__).resolve().parent
+PGBENCH_DIR = BENCH_DIR / "pgbench"
+SQL_DIR = BENCH_DIR / "sql"
+
+# One realistic event body, ~200 bytes as jsonb (pg_column_size = 204).
+PAYLOAD = json.dumps({
+    "account": "ACC-0000012345",
+    "amount": 1250.75,
+    "currency": "EUR",
+    "channel": "sepa-transfer",
+    "reference": "INV-2026-11-000042",
+    "description": "Monthly subscription payment, premium plan",
+})
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))  # per side and round
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))     # ours/baseline pairs per case
+
+# Settings recorded with every result, whatever their source.
+REPORTED_SETTINGS = [
+    "server_version", "fsync", "synchronous_commit", "wal_sync_method",
+    "full_page_writes", "wal_level", "shared_buffers", "wal_buffers",
+    "max_wal_size", "checkpoint_timeout", "autovacuum", "jit",
+    "track_commit_timestamp", "max_connections", "pg_eventstore.worker_naptime",
+]
+
+# Committed events the sequencer has not given a position yet, exactly, in
+# one snapshot: those whose transaction is not visible in S(k-1), the snapshot
+# the last committed sequencer round stored (events visible in it all have
+# positions, since a round stores its snapshot and its positions atomically).
+# Cheap: an index range scan on events.xid from S(k-1)'s xmin.
+BACKLOG_SQL = """
+SELECT count(*)
+FROM eventstore.events e
+WHERE e.xid >= (SELECT pg_snapshot_xmin(coalesce(last_snapshot, '1:1:'))
+                FROM eventstore.sequencer_state)
+  AND NOT pg_visible_in_snapshot(e.xid, (SELECT coalesce(last_snapshot, '1:1:')
+                                         FROM eventstore.sequencer_state))
+"""
+
+
+def machine():
+    """Cores and CPU model, stated with every result (figures mean little
+    without them, and this machine's CPU is shared)."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": model}
+
+
+def percentiles(values, points=(50, 95, 99)):
+    """Nearest-rank percentiles of a list of numbers; {} when empty."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+    result = {}
+    for p in points:
+        rank = max(1, math.ceil(p / 100.0 * len(ordered)))
+        result[f"p{p}"] = ordered[rank - 1]
+    return result
+
+
+class Side:
+    """One side of a comparison: a pgbench script and how to count its events.
+
+    events_per_tx: events one successful transaction writes (batch size).
+    count_events:  optional fn(bench, tag) -> events the run really stored,
+                   for scripts whose transactions may store nothing (a
+                   conflict that was caught); overrides events_per_tx.
+    defines:       extra pgbench variables (-D name=value).
+    """
+
+    def __init__(self, script, events_per_tx=1, count_events=None, defines=None, label=None):
+        self.script = script
+        self.events_per_tx = events_per_tx
+        self.count_events = count_events
+        self.defines = defines or {}
+        self.label = label or Path(script).stem
+
+
+class PgbenchResult:
+    def __init__(self, tag, tps, transactions, duration, latencies_ms, lags_ms, samples, output):
+        self.tag = tag
+        self.tps = tps
+        self.transactions = transactions
+        self.duration = duration
+        self.latencies_ms = latencies_ms
+        self.lags_ms = lags_ms
+        self.samples = samples
+        self.output = output
+
+
+class Bench:
+    def __init__(self, scenario, title, out_path, log_dir, order=0):
+        self.scenario = scenario
+        self.order = order
+        self.title = title
+        self.failure = None
+        self.out_path = Path(out_path)
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.rows = []
+        self.notes = []
+        self.run_count = 0
+        self.conn = psycopg2.connect("")  # PGHOST, PGPORT, PGDATABASE, PGUSER
+        self.conn.autocommit = True
+        self.started = time.time()
+        self.measured_at = time.strftime("%Y-%m-%d %H:%M %Z")
+        self.wait_for_worker()
+
+    # ---- SQL helpers -------------------------------------------------------
+
+    def sql(self, query, args=None):
+        with self.conn.cursor() as cursor:
+            cursor.execute(query, args)
+            return cursor.fetchall() if cursor.description else None
+
+    def value(self, query, args=None):
+        return self.sql(query, args)[0][0]
+
+    def setup_sql(self, name):
+        """Runs bench/sql/NAME (idempotent setup: baseline tables, functions)."""
+        self.sql((SQL_DIR / name).read_text())
+
+    def wait_for_worker(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.value("SELECT coalesce(loops > 0 AND state IN ('idle', 'working'), false) FROM eventstore.worker_status"):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the pg_eventstore worker did not start")
+
+    def backlog(self):
+        return self.value(BACKLOG_SQL)
+
+    def wait_for_sequencer(self, timeout=120):
+        """Waits until every committed event has a position; returns seconds waited."""
+        start = time.time()
+        while self.backlog() > 0:
+            if time.time() - start > timeout:
+                raise RuntimeError(f"the sequencer did not catch up within {timeout} s")
+            time.sleep(0.05)
+        return time.time() - start
+
+    def quiesce(self):
+        """Before a measured run: no sequencer backlog left by the previous
+        run, and no dirty buffers whose writes would land in this one."""
+        self.wait_for_sequencer()
+        self.sql("CHECKPOINT")
+
+    # ---- pgbench -------------------------------------------------------------
+
+    def pgbench(self, script, clients, seconds=None, tag=None, defines=None, rate=None,
+                sample=None, sample_every=0.5):
+        """Runs bench/pgbench/SCRIPT with -c/-j CLIENTS for SECONDS.
+
+        Prepared statements (-M prepared) on both sides: an application
+        calls append the same way, and the plain INSERT gets the same help.
+        rate:   pgbench --rate (transactions/s over all clients), or None.
+        sample: optional fn() called every sample_every seconds while pgbench
+                runs; its values come back as result.samples [(t, value)].
+        """
+        seconds = seconds or SECONDS
+        self.run_count += 1
+        tag = tag or f"{self.scenario}_r{self.run_count}"
+        prefix = self.log_dir / tag
+        variables = {"tag": tag, "payload": PAYLOAD, "v": 0}
+        variables.update(defines or {})
+        command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
+                   "-T", str(seconds), "-l", f"--log-prefix={prefix}",
+                   "-f", str(PGBENCH_DIR / script)]
+        if rate:
+            command += ["--rate", str(rate)]
+        for name, value in variables.items():
+            command += ["-D", f"{name}={value}"]
+        started = time.time()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        samples = []
+        if sample:
+            next_at = started
+            while process.poll() is None:
+                samples.append((round(time.time() - started, 2), sample()))
+                next_at += sample_every
+                time.sleep(max(0.0, next_at - time.time()))
+        output = process.communicate()[0]
+        duration = time.time() - started
+        (self.log_dir / f"{tag}.out").write_text(output)
+        if process.returncode != 0 or "aborted" in output:
+            raise RuntimeError(f"pgbench {script} failed (exit {process.returncode}):\n{output[-3000:]}")
+        latencies, lags = self._read_logs(prefix)
+        return PgbenchResult(
+            tag=tag,
+            tps=float(re.search(r"tps = ([\d.]+)", output).group(1)),
+            transactions=int(re.search(r"actually processed: (\d+)", output).group(1)),
+            duration=duration, latencies_ms=latencies, lags_ms=lags, samples=samples, output=output)
+
+    @staticmethod
+    def _read_logs(prefix):
+        """Per-transaction latencies (and schedule lags with --rate) in ms."""
+        latencies, lags = [], []
+        for path in sorted(prefix.parent.glob(prefix.name + ".*")):
+            if path.suffix == ".out":
+                continue
+            with open(path) as log:
+                for line in log:
+                    fields = line.split()
+                    # client tx_no latency_us script_no epoch epoch_us [lag_us]
+                    if len(fields) >= 6 and fields[2].isdigit():
+                        latencies.append(int(fields[2]) / 1000.0)
+                        if len(fields) >= 7 and fields[6].isdigit():
+                            lags.append(int(fields[6]) / 1000.0)
+            path.unlink()  # raw logs are large; the percentiles are kept
+        return latencies, lags
+
+    # ---- comparisons ---------------------------------------------------------
+
+    def compare(self, case, ours, baseline, clients, target_ratio=None, unit="events/s", note=""):
+        """Runs baseline and ours alternately, ROUNDS times each (round 1:
+        baseline then ours, round 2: ours then baseline, ...: the ABBA order
+        cancels a steady drift, such as a table growing), and records one row.
+
+        The rate of a side is its mean over rounds; its latency percentiles
+        pool every transaction of every round.  target_ratio: the row is met
+        when ours / baseline >= target_ratio; None = report only.
+        """
+        sides = {"ours": ours, "baseline": baseline}
+        rates = {"ours": [], "baseline": []}
+        latencies = {"ours": [], "baseline": []}
+        totals = {name: {"transactions": 0, "events": 0} for name in sides}
+        case_index = len(self.rows) + 1
+        for round_number in range(1, ROUNDS + 1):
+            order = ["baseline", "ours"] if round_number % 2 else ["ours", "baseline"]
+            for name in order:
+                side = sides[name]
+                tag = f"{self.scenario}_{case_index}_{name}{round_number}"
+                self.quiesce()
+                result = self.pgbench(side.script, clients, tag=tag, defines=side.defines)
+                if side.count_events:
+                    events = side.count_events(self, tag)
+                else:
+                    events = result.transactions * side.events_per_tx
+                per_tx = events / result.transactions if result.transactions else 0
+                rate = result.tps * per_tx
+                rates[name].append(rate)
+                latencies[name].extend(result.latencies_ms)
+                totals[name]["transactions"] += result.transactions
+                totals[name]["events"] += events
+                print(f"    {case}: {name:8s} round {round_number}: {rate:10.1f} {unit}"
+                      f" ({result.tps:.1f} tps, {result.transactions} transactions)", flush=True)
+        self.quiesce()
+        ours_rate = sum(rates["ours"]) / len(rates["ours"])
+        baseline_rate = sum(rates["baseline"]) / len(rates["baseline"])
+        ratio = ours_rate / baseline_rate if baseline_rate else None
+        row = {
+            "case": case, "unit": unit, "clients": clients,
+            "ours": ours_rate, "baseline": baseline_rate, "ratio": ratio,
+            "ours_label": ours.label, "baseline_label": baseline.label,
+            "ours_runs": rates["ours"], "baseline_runs": rates["baseline"],
+            "ours_latency_ms": percentiles(latencies["ours"]),
+            "baseline_latency_ms": percentiles(latencies["baseline"]),
+            "ours_totals": totals["ours"], "baseline_totals": totals["baseline"],
+            "duration": f"{ROUNDS} x {SECONDS} s per side",
+            "note": note,
+        }
+        if target_ratio is None:
+            row.update(target="report only", met=None)
+        else:
+            row.update(target=f"ratio >= {target_ratio:g}", met=ratio is not None and ratio >= target_ratio)
+        return self.record(row)
+
+    # ---- results ---------------------------------------------------------------
+
+    def record(self, row):
+        """Adds a result row.  Keys the report knows: case, unit, clients,
+        ours, baseline, ratio (None when there is no baseline), target, met
+        (True/False/None = report only), ours_latency_ms /
+        baseline_latency_ms ({p50, p95, p99}), duration, note."""
+        row.setdefault("scenario", self.scenario)
+        print(f"    -> {row['case']}: ours {row.get('ours')!s:.10} baseline {row.get('baseline')!s:.10}"
+              f" ratio {row.get('ratio')!s:.6} target {row.get('target')} met {row.get('met')}", flush=True)
+        self.rows.append(row)
+        self.save()
+        return row
+
+    def note(self, text):
+        self.notes.append(text)
+        self.save()
+
+    def settings(self):
+        try:
+            rows = self.sql("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+                            (REPORTED_SETTINGS,))
+        except psycopg2.Error:  # saving a failure must not fail too
+            return {}
+        found = dict(rows)
+        return {name: found[name] for name in REPORTED_SETTINGS if name in found}
+
+    def save(self):
+        document = {
+            "scenario": self.scenario, "title": self.title, "order": self.order, "failure": self.failure,
+            "measured_at": self.measured_at, "machine": machine(),
+            "seconds": SECONDS, "rounds": ROUNDS,
+            "elapsed_s": round(time.time() - self.started, 1),
+            "settings": self.settings(),
+            "rows": self.rows, "notes": self.notes,
+        }
+        tmp = self.out_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(document, indent=2))
+        shutil.move(str(tmp), str(self.out_path))
