@@ -109,7 +109,7 @@ int64 load_published_position()
 void fetch_event_messages(int64 after_position, int64 limit, MessageBatch &batch)
 {
     Datum args[2] = {Int64GetDatum(after_position), Int64GetDatum(limit)};
-    if (SPI_execute_plan(fetch_events_plan(), args, nullptr, true, 0) != SPI_OK_SELECT)
+    if (SPI_execute_plan(fetch_events_plan(), args, nullptr, false, 0) != SPI_OK_SELECT)
         ereport(ERROR, (errmsg("pg_eventstore publisher: reading event messages failed")));
     copy_messages(batch);
 }
@@ -117,7 +117,8 @@ void fetch_event_messages(int64 after_position, int64 limit, MessageBatch &batch
 void fetch_outbox_messages(int64 limit, MessageBatch &batch)
 {
     Datum args[1] = {Int64GetDatum(limit)};
-    if (SPI_execute_plan(fetch_outbox_plan(), args, nullptr, true, 0) != SPI_OK_SELECT)
+    /* Not read-only: this transaction's own deletes of acknowledged rows must be visible. */
+    if (SPI_execute_plan(fetch_outbox_plan(), args, nullptr, false, 0) != SPI_OK_SELECT)
         ereport(ERROR, (errmsg("pg_eventstore publisher: reading the outbox failed")));
     copy_messages(batch);
 }

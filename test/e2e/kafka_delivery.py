@@ -1,0 +1,323 @@
+"""kafka_delivery.py — end-to-end delivery to Kafka, checked with kcat.
+
+A real server with the worker, the embedded Kafka-protocol broker
+(scripts/broker.sh) and kcat as the independent consumer.  Each scenario
+appends with the multi-client load of eventstore_load.py (which knows
+exactly which events committed), disturbs something, waits until the
+publisher has caught up, consumes every topic from the beginning with kcat
+and checks:
+  - every committed event arrived (at least once), nothing else did;
+  - per key (stream), events arrive in stream-version order once duplicates
+    are dropped by ce_id, and without gaps;
+  - duplicates, if the scenario allows any, are bounded by one in-flight window;
+  - headers and payload are exactly the event's (scenario "basic").
+
+    python3 kafka_delivery.py SCENARIO   (env: PGHOST, PGPORT, PGDATABASE,
+                                           CLUSTER_DIR, BROKER_DIR, BOOTSTRAP)
+Run with Debian's /usr/bin/python3 (it has psycopg2).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from eventstore_load import connect, run_load
+
+DSN = "host=%s port=%s dbname=%s user=postgres" % (
+    os.environ["PGHOST"], os.environ["PGPORT"], os.environ["PGDATABASE"])
+BOOTSTRAP = os.environ["BOOTSTRAP"]
+BROKER_DIR = os.environ["BROKER_DIR"]
+CLUSTER_DIR = os.environ["CLUSTER_DIR"]
+PROJECT_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PG_BINDIR = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+BATCH_SIZE = 2000  # pg_eventstore.kafka_batch_size for these tests: the duplicate bound
+
+
+def sql(statement, params=None):
+    connection = connect(DSN, time.time() + 60)
+    connection.autocommit = True
+    cursor = connection.cursor()
+    cursor.execute(statement, params)
+    rows = cursor.fetchall() if cursor.description else None
+    connection.close()
+    return rows
+
+
+def configure_publishing(kafka_config=""):
+    sql("ALTER SYSTEM SET pg_eventstore.kafka_bootstrap_servers = %s", (BOOTSTRAP,))
+    sql("ALTER SYSTEM SET pg_eventstore.kafka_config = %s", (kafka_config,))
+    sql("ALTER SYSTEM SET pg_eventstore.kafka_batch_size = %s", (str(BATCH_SIZE),))
+    sql("SELECT pg_reload_conf()")
+
+
+def broker(*command):
+    result = subprocess.run(["bash", os.path.join(PROJECT_ROOT, "scripts/broker.sh"), "ctl", BROKER_DIR]
+                            + list(command), capture_output=True, text=True)
+    print("broker %s: %s" % (" ".join(command), (result.stdout + result.stderr).strip()), flush=True)
+    if result.returncode != 0:
+        raise AssertionError("broker control failed: %s" % " ".join(command))
+
+
+def status():
+    rows = sql("SELECT state, published_position, sequenced_position, pending_events, pending_messages, "
+               "in_flight, dead_letters, last_error FROM eventstore.outbox_status")
+    names = ["state", "published", "sequenced", "pending_events", "pending_messages", "in_flight",
+             "dead_letters", "last_error"]
+    return dict(zip(names, rows[0]))
+
+
+def wait_until_published(committed_events, timeout=300):
+    """Waits until every committed event is sequenced and published, and the outbox is empty."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = status()
+        if (last["sequenced"] >= committed_events and last["published"] == last["sequenced"]
+                and last["pending_messages"] == 0):
+            print("published: %s" % last, flush=True)
+            return last
+        time.sleep(0.5)
+    raise AssertionError("not everything was published within %d s: %s" % (timeout, last))
+
+
+def consume(topic):
+    """Every message of a topic, from the beginning, as dicts (kcat -J)."""
+    result = subprocess.run(["kcat", "-C", "-b", BOOTSTRAP, "-t", topic, "-o", "beginning", "-e", "-q", "-J"],
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise AssertionError("kcat failed on %s: %s" % (topic, result.stderr))
+    messages = []
+    for line in result.stdout.splitlines():
+        if not line.strip():
+            continue
+        message = json.loads(line)
+        pairs = message.get("headers") or []
+        message["headers"] = dict(zip(pairs[0::2], pairs[1::2]))
+        messages.append(message)
+    return messages
+
+
+def check_event_stream(messages, ledger, max_duplicates):
+    """The delivery checks shared by every scenario; returns a list of problems."""
+    problems = []
+    committed = {str(event_id): where for event_id, where in ledger.committed.items()}
+    seen = {}
+    by_key = {}
+    for message in sorted(messages, key=lambda m: (m["partition"], m["offset"])):
+        ce_id = message["headers"].get("ce_id")
+        if ce_id not in committed:
+            problems.append("message for an event that did not commit: %s" % ce_id)
+            continue
+        if ce_id in seen:
+            seen[ce_id] += 1
+            continue  # consumers dedupe by ce_id; only first deliveries count for order
+        seen[ce_id] = 1
+        stream_id, version = committed[ce_id]
+        if message["key"] != stream_id:
+            problems.append("event %s has key %s, expected %s" % (ce_id, message["key"], stream_id))
+        if int(message["headers"]["es_stream_version"]) != version:
+            problems.append("event %s has es_stream_version %s, expected %s"
+                            % (ce_id, message["headers"]["es_stream_version"], version))
+        by_key.setdefault(message["key"], []).append(version)
+    missing = set(committed) - set(seen)
+    if missing:
+        problems.append("%d committed events never arrived, e.g. %s" % (len(missing), sorted(missing)[:3]))
+    for key, versions in by_key.items():
+        if versions != list(range(1, len(versions) + 1)):
+            problems.append("stream %s arrived out of order: %s" % (key, versions[:20]))
+            break
+    duplicates = sum(count - 1 for count in seen.values())
+    print("events: %d committed, %d messages, %d distinct, %d duplicates, %d keys"
+          % (len(committed), len(messages), len(seen), duplicates, len(by_key)), flush=True)
+    if duplicates > max_duplicates:
+        problems.append("%d duplicates, more than the allowed %d" % (duplicates, max_duplicates))
+    return problems
+
+
+def report(problems):
+    for problem in problems:
+        print("PROBLEM:", problem)
+    return 1 if problems else 0
+
+
+def load(events, during=None, **options):
+    options.setdefault("holding_clients", 0)
+    options.setdefault("clients", 4)
+    return run_load(DSN, seed=11, target_events=events, during=during, max_seconds=600, **options)
+
+
+# --- scenarios ---------------------------------------------------------------
+
+def scenario_basic():
+    """Routing, exact headers and payloads, outbox commit/rollback."""
+    configure_publishing()
+    sql("SELECT eventstore.add_route('client0', 'orders.client0')")
+    ledger = load(int(os.environ.get("EVENTS", "3000")))
+    connection = connect(DSN, time.time() + 60)
+    cursor = connection.cursor()
+    cursor.execute("SELECT eventstore.publish('notices', 'n-1', '{\"text\": \"committed\"}', '{\"kind\": \"notice\"}')")
+    connection.commit()
+    cursor.execute("SELECT eventstore.publish('notices', 'n-2', '{\"text\": \"rolled back\"}')")
+    connection.rollback()
+    connection.close()
+    wait_until_published(len(ledger.committed))
+
+    messages = consume("eventstore.events") + consume("orders.client0")
+    problems = check_event_stream(messages, ledger, max_duplicates=0)
+
+    expected = {}
+    for position, topic, key, payload, headers in sql(
+            "SELECT global_position, topic, key, payload::text, headers FROM eventstore.event_messages"):
+        expected[headers["ce_id"]] = (topic, key, json.loads(payload), headers)
+    for message in messages:
+        topic, key, payload, headers = expected[message["headers"]["ce_id"]]
+        if message["topic"] != topic:
+            problems.append("event %s went to %s, expected %s" % (key, message["topic"], topic))
+        if json.loads(message["payload"]) != payload:
+            problems.append("payload of %s differs" % message["headers"]["ce_id"])
+        if message["headers"] != headers:
+            problems.append("headers differ: got %s expected %s" % (message["headers"], headers))
+        if len(problems) > 5:
+            break
+    routed = [m for m in messages if m["topic"] == "orders.client0"]
+    if not routed or any(not m["key"].startswith("client0-") for m in routed):
+        problems.append("the client0 route was not followed (%d messages on orders.client0)" % len(routed))
+
+    notices = consume("notices")
+    if [(m["key"], json.loads(m["payload"])) for m in notices] != [("n-1", {"text": "committed"})]:
+        problems.append("outbox: expected only the committed notice, got %s" % notices)
+    elif notices[0]["headers"].get("kind") != "notice" or "es_outbox_id" not in notices[0]["headers"]:
+        problems.append("outbox headers wrong: %s" % notices[0]["headers"])
+    return report(problems)
+
+
+def scenario_broker_outage():
+    """Every broker down for 10 s in the middle of a 100,000-event load."""
+    configure_publishing("message.timeout.ms=5000")
+    target = int(os.environ.get("EVENTS", "100000"))
+
+    def outage(ledger):
+        while ledger.count() < target // 4:
+            time.sleep(0.05)
+        broker("all-down")
+        time.sleep(2)
+        print("during the outage: %s" % status(), flush=True)
+        time.sleep(8)
+        broker("all-up")
+
+    ledger = load(target, during=outage, max_batch=50)
+    final = wait_until_published(len(ledger.committed), timeout=600)
+    problems = check_event_stream(consume("eventstore.events"), ledger, max_duplicates=len(ledger.committed))
+    if not final["last_error"]:
+        problems.append("the outage left no last_error in outbox_status")
+    return report(problems)
+
+
+def scenario_produce_errors():
+    """Injected retriable produce errors: no duplicates, order kept (idempotent producer)."""
+    configure_publishing()
+
+    def inject(ledger):
+        for round_number in range(5):
+            while ledger.count() < (round_number + 1) * 2000:
+                time.sleep(0.05)
+            broker("produce-errors", "5", "NOT_ENOUGH_REPLICAS")
+
+    ledger = load(int(os.environ.get("EVENTS", "12000")), during=inject)
+    wait_until_published(len(ledger.committed))
+    return report(check_event_stream(consume("eventstore.events"), ledger, max_duplicates=0))
+
+
+def scenario_oversize():
+    """A message over the size limit becomes a dead letter; later events still go out."""
+    configure_publishing("message.max.bytes=20000")
+    time.sleep(1)
+    sql("SELECT eventstore.append('big-1', 'Small', '{\"n\": 1}')")
+    big = json.dumps({"blob": "x" * 50000})
+    sql("SELECT eventstore.append('big-1', 'Huge', %s::jsonb)", (big,))
+    sql("SELECT eventstore.append('big-1', 'Small', '{\"n\": 3}')")
+    wait_until_published(3)
+    problems = []
+    dead = sql("SELECT source, global_position, key, error_code, error FROM eventstore.dead_letters")
+    print("dead letters:", dead)
+    if len(dead) != 1 or dead[0][0] != "event" or dead[0][3] != "MSG_SIZE_TOO_LARGE":
+        problems.append("expected one MSG_SIZE_TOO_LARGE dead letter, got %s" % dead)
+    arrived = [m["headers"]["es_stream_version"] for m in consume("eventstore.events")]
+    if arrived != ["1", "3"]:
+        problems.append("expected versions 1 and 3 on the topic, got %s" % arrived)
+
+    # The operator raises the limit and re-drives: the event arrives with its original headers.
+    configure_publishing("message.max.bytes=1000000")
+    time.sleep(1)
+    moved = sql("SELECT eventstore.redrive_dead_letters()")[0][0]
+    wait_until_published(3)
+    arrived = consume("eventstore.events")
+    versions = [m["headers"]["es_stream_version"] for m in arrived]
+    if moved != 1 or versions != ["1", "3", "2"] or len(arrived[2]["payload"]) < 50000:
+        problems.append("redrive: moved %s, versions now %s" % (moved, versions))
+    if sql("SELECT count(*) FROM eventstore.dead_letters")[0][0] != 0:
+        problems.append("dead letters left after redrive")
+    return report(problems)
+
+
+def worker_pid():
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        pid = sql("SELECT pid FROM eventstore.worker_status")[0][0]
+        if pid:
+            return pid
+        time.sleep(0.2)
+    raise AssertionError("no worker")
+
+
+def crash_mid_batch(crash):
+    configure_publishing()
+    target = int(os.environ.get("EVENTS", "30000"))
+
+    def saboteur(ledger):
+        while ledger.count() < target // 2:
+            time.sleep(0.05)
+        print("before the crash: %s" % status(), flush=True)
+        crash()
+
+    ledger = load(target, during=saboteur)
+    wait_until_published(len(ledger.committed))
+    # At-least-once: duplicates only from the window that was in flight.
+    return report(check_event_stream(consume("eventstore.events"), ledger, max_duplicates=BATCH_SIZE))
+
+
+def scenario_kill_worker():
+    def crash():
+        pid = worker_pid()
+        os.kill(pid, signal.SIGKILL)
+        print("killed worker %d" % pid, flush=True)
+    return crash_mid_batch(crash)
+
+
+def scenario_immediate_stop():
+    data = os.path.join(CLUSTER_DIR, "data")
+    prefix = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+
+    def crash():
+        subprocess.run(prefix + [os.path.join(PG_BINDIR, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
+                       capture_output=True)
+        print("server stopped -m immediate", flush=True)
+        time.sleep(1)
+        subprocess.run(prefix + [os.path.join(PG_BINDIR, "pg_ctl"), "-D", data, "-l",
+                                 os.path.join(CLUSTER_DIR, "server.log"), "-w", "start"], capture_output=True)
+    return crash_mid_batch(crash)
+
+
+SCENARIOS = {
+    "basic": scenario_basic,
+    "broker-outage": scenario_broker_outage,
+    "produce-errors": scenario_produce_errors,
+    "oversize": scenario_oversize,
+    "kill-worker": scenario_kill_worker,
+    "immediate-stop": scenario_immediate_stop,
+}
+
+if __name__ == "__main__":
+    sys.exit(SCENARIOS[sys.argv[1]]())
