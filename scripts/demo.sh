@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh — `make demo`: installs what is missing, builds and installs the
 # extension, starts a throwaway cluster with the worker preloaded, runs the
-# banking scenario (scripts/demo_banking.sql) and stops the cluster.
+# banking scenario (scripts/demo_banking.sql) with the worker publishing to
+# the embedded Kafka-protocol broker, shows with kcat what arrived in Kafka,
+# and stops the cluster and the broker.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PROJECT_ROOT"
@@ -9,9 +11,23 @@ cd "$PROJECT_ROOT"
 bash scripts/setup.sh
 say "build and install pg_eventstore"
 make -s -j2 >/dev/null && make -s install >/dev/null
-say "start a throwaway cluster (shared_preload_libraries = pg_eventstore)"
-bash scripts/with_cluster.sh demo bash -c '
+say "start the embedded Kafka-protocol broker (3 brokers)"
+broker_dir=$(make_work_dir broker-demo)
+bootstrap=$(bash scripts/broker.sh start "$broker_dir" 3)
+trap 'bash scripts/broker.sh stop "$broker_dir" >/dev/null 2>&1 || true' EXIT
+echo "bootstrap servers: $bootstrap"
+
+say "start a throwaway cluster (shared_preload_libraries = pg_eventstore, publishing to the broker)"
+export BOOTSTRAP="$bootstrap"
+CLUSTER_CONF="pg_eventstore.kafka_bootstrap_servers='$bootstrap'" bash scripts/with_cluster.sh demo bash -c '
     echo "cluster: $CLUSTER_DIR, port $PGPORT, database $PGDATABASE"
     psql -X -q -h "$PGHOST" -p "$PGPORT" -U postgres -d "$PGDATABASE" -f scripts/demo_banking.sql 2>&1
+    echo
+    echo "== 10. What arrived in Kafka, read back with kcat (an independent client)"
+    echo "-- topic bank.accounts: key = stream id, value = event data, CloudEvents + es_* headers"
+    kcat -C -b "$BOOTSTRAP" -t bank.accounts -o beginning -e -q \
+        -f "partition %p offset %o  key %k\n  value:   %s\n  headers: %h\n"
+    echo "-- topic bank.notices: the outbox message (the rolled-back one is absent)"
+    kcat -C -b "$BOOTSTRAP" -t bank.notices -o beginning -e -q -f "key %k  value %s  headers: %h\n"
 '
-say "demo finished; the cluster is stopped"
+say "demo finished; the cluster and the broker are stopped"

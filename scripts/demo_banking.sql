@@ -3,6 +3,10 @@
 \set VERBOSITY default
 
 \echo
+\echo '== 0. Route the account category to its own Kafka topic (others go to eventstore.events)'
+SELECT eventstore.add_route('account', 'bank.accounts');
+
+\echo
 \echo '== 1. Open two accounts (expected_version 0: the stream must not exist yet)'
 SELECT eventstore.append('account-alice', 'AccountOpened', '{"owner": "Alice", "currency": "EUR"}', expected_version => 0) AS alice_version;
 SELECT eventstore.append('account-bob',   'AccountOpened', '{"owner": "Bob", "currency": "EUR"}',   expected_version => 0) AS bob_version;
@@ -57,7 +61,29 @@ SELECT global_position, stream_id, event_type FROM eventstore.read_category('acc
 SELECT pid IS NOT NULL AS running, state, database, sequenced_position, last_error FROM eventstore.worker_status;
 
 \echo
-\echo '== 8. Tamper-evidence: verify_all recomputes every hash and the ledger'
+\echo '== 8. Kafka: the worker publishes every sequenced event, and the outbox'
+\echo 'A statement notice goes out only because its transaction commits; the rolled-back one never does:'
+BEGIN;
+SELECT eventstore.publish('bank.notices', 'account-alice', '{"text": "Your November statement is ready"}', '{"channel": "email"}') AS outbox_id;
+COMMIT;
+BEGIN;
+SELECT eventstore.publish('bank.notices', 'account-bob', '{"text": "this one is rolled back"}') AS outbox_id;
+ROLLBACK;
+\echo 'Waiting for Kafka to acknowledge everything:'
+DO $$
+BEGIN
+    FOR attempt IN 1..200 LOOP
+        EXIT WHEN (SELECT published_position = sequenced_position AND pending_messages = 0
+                   FROM eventstore.outbox_status);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT state, published_position, sequenced_position, pending_events, pending_messages, dead_letters, last_error
+FROM eventstore.outbox_status;
+
+\echo
+\echo '== 9. Tamper-evidence: verify_all recomputes every hash and the ledger'
 SELECT * FROM eventstore.verify_all();
 \echo 'The log is append-only, even for a superuser:'
 UPDATE eventstore.events SET data = '{"amount": 1000000}' WHERE stream_id = 'account-bob' AND stream_version = 2;
