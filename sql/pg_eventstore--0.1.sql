@@ -565,30 +565,43 @@ END
 $$;
 
 -- The Kafka message of every sequenced event (CloudEvents binary mode plus
--- es_* headers).  The worker's publisher reads it in position order.
+-- es_* headers).  The worker's publisher reads it in position order, taking
+-- the headers as two parallel arrays (header_names, header_values: cheaper
+-- to build and to hand to the producer than a jsonb); `headers` is the same
+-- as a jsonb object, for people and for dead letters.
 CREATE VIEW eventstore.event_messages AS
-    SELECT p.global_position,
-           e.event_id,
-           coalesce(r.topic, nullif(current_setting('pg_eventstore.kafka_topic', true), ''),
-                    'eventstore.events') AS topic,
-           e.stream_id AS key,
-           e.data AS payload,
-           jsonb_strip_nulls(jsonb_build_object(
-               'ce_specversion', '1.0',
-               'ce_id', e.event_id::text,
-               'ce_type', e.event_type,
-               'ce_source', '/pg_eventstore/' || current_database() || '/' || p.category,
-               'ce_subject', e.stream_id,
-               'ce_time', to_char(e.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-               'content-type', 'application/json',
-               'es_stream_version', e.stream_version::text,
-               'es_global_position', p.global_position::text,
-               'es_hash', encode(e.hash, 'hex'),
-               'es_schema_version', e.schema_version::text,
-               'traceparent', e.metadata ->> 'traceparent')) AS headers
-    FROM eventstore.log_positions p
-    JOIN eventstore.events e USING (stream_id, stream_version)
-    LEFT JOIN eventstore.kafka_routes r ON r.category = p.category;
+    SELECT m.global_position, m.event_id, m.topic, m.key, m.payload,
+           jsonb_object(m.header_names, m.header_values) AS headers,
+           m.header_names, m.header_values
+    FROM (
+        SELECT p.global_position,
+               e.event_id,
+               coalesce(r.topic, nullif(current_setting('pg_eventstore.kafka_topic', true), ''),
+                        'eventstore.events') AS topic,
+               e.stream_id AS key,
+               e.data AS payload,
+               ARRAY['ce_specversion', 'ce_id', 'ce_type', 'ce_source', 'ce_subject', 'ce_time',
+                     'content-type', 'es_stream_version', 'es_global_position', 'es_hash',
+                     'es_schema_version']
+                   || CASE WHEN e.metadata ->> 'traceparent' IS NULL THEN '{}'::text[]
+                           ELSE ARRAY['traceparent'] END AS header_names,
+               ARRAY['1.0',
+                     e.event_id::text,
+                     e.event_type,
+                     '/pg_eventstore/' || current_database() || '/' || p.category,
+                     e.stream_id,
+                     to_char(e.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                     'application/json',
+                     e.stream_version::text,
+                     p.global_position::text,
+                     encode(e.hash, 'hex'),
+                     e.schema_version::text]
+                   || CASE WHEN e.metadata ->> 'traceparent' IS NULL THEN '{}'::text[]
+                           ELSE ARRAY[e.metadata ->> 'traceparent'] END AS header_values
+        FROM eventstore.log_positions p
+        JOIN eventstore.events e USING (stream_id, stream_version)
+        LEFT JOIN eventstore.kafka_routes r ON r.category = p.category
+    ) m;
 
 -- Routes a category's events to a topic (replaces an existing route).
 CREATE FUNCTION eventstore.add_route(category text, topic text) RETURNS void

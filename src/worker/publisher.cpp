@@ -40,6 +40,7 @@
 #include "publisher_queries.h"
 
 extern "C" {
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 }
 
@@ -69,6 +70,7 @@ struct Publisher {
     MessageBatch outbox_batch;
 
     std::vector<std::string> log_lines; /* to log from this thread */
+    std::string client_error;           /* the producer's last client-wide error, for outbox_status */
     std::string failure;                /* set by C++ steps; reported after them */
 
     long backoff_ms = 0;
@@ -176,8 +178,10 @@ void collect_delivery_reports(Publisher &p, TimestampTz now)
                 break;
             }
         }
-        for (std::string &error : p.producer->take_errors())
+        for (std::string &error : p.producer->take_errors()) {
             p.log_lines.push_back("Kafka: " + error);
+            p.client_error = error;
+        }
         for (const kafka::LogLine &line : p.producer->log_buffer().drain())
             p.log_lines.push_back("librdkafka: " + line.text);
         const std::string fatal = p.producer->fatal_error();
@@ -210,6 +214,15 @@ void exchange_with_database(Publisher &p, bool may_read)
     const int64 batch_size = pg::guc_kafka_batch_size;
 
     begin_job_transaction("pg_eventstore: publishing to Kafka");
+    /*
+     * No WAL flush wait at commit: if a crash loses this transaction, the
+     * published position is simply older than what Kafka has, and the
+     * difference is sent again (at-least-once allows it).  It keeps the
+     * publisher from spending an fsync on every round.  The sequencer's
+     * commits stay synchronous: positions must never be reassigned.
+     */
+    (void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
+                            false);
     if (!p.windows_loaded)
         p.loaded_position = load_published_position();
     record_settled_events(p.event_prefix);
@@ -347,6 +360,11 @@ long run_publisher_round()
 
     collect_delivery_reports(p, now);
     log_buffered_lines(p);
+    if (!p.client_error.empty()) {
+        /* "all brokers down" and the like: shown to the operator, retried by librdkafka itself. */
+        record_error(p.client_error);
+        p.client_error.clear();
+    }
     if (!p.failure.empty() && !p.producer->fatal_error().empty()) {
         report_failure(p);
         drop_producer(p);

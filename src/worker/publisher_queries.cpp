@@ -21,20 +21,15 @@ namespace {
 
 using pg::prepare_kept;
 
-/* Header names and values as two arrays, split once per row. */
-#define HEADER_ARRAYS                                                                                              \
-    "LEFT JOIN LATERAL (SELECT array_agg(h.key) AS names, array_agg(h.value) AS vals "                             \
-    "                   FROM jsonb_each_text(headers) h) hs ON true "
 
 SPIPlanPtr fetch_events_plan()
 {
     static SPIPlanPtr plan = nullptr;
     if (plan == nullptr) {
         Oid types[] = {INT8OID, INT8OID};
-        plan = prepare_kept("SELECT m.global_position, m.topic, m.key, m.payload::text, hs.names, hs.vals "
-                            "FROM (SELECT * FROM eventstore.event_messages "
-                            "      WHERE global_position > $1 ORDER BY global_position LIMIT $2) m " HEADER_ARRAYS
-                            "ORDER BY m.global_position",
+        plan = prepare_kept("SELECT global_position, topic, key, payload::text, header_names, header_values "
+                            "FROM eventstore.event_messages "
+                            "WHERE global_position > $1 ORDER BY global_position LIMIT $2",
                             2, types);
     }
     return plan;
@@ -49,7 +44,9 @@ SPIPlanPtr fetch_outbox_plan()
         plan = prepare_kept("SELECT o.message_id, o.topic, o.key, o.payload::text, hs.names, hs.vals "
                             "FROM (SELECT message_id, topic, key, payload, "
                             "             headers || jsonb_build_object('es_outbox_id', message_id::text) AS headers "
-                            "      FROM eventstore.outbox ORDER BY message_id LIMIT $1) o " HEADER_ARRAYS
+                            "      FROM eventstore.outbox ORDER BY message_id LIMIT $1) o "
+                            "LEFT JOIN LATERAL (SELECT array_agg(h.key) AS names, array_agg(h.value) AS vals "
+                            "                   FROM jsonb_each_text(o.headers) h) hs ON true "
                             "ORDER BY o.message_id",
                             1, types);
     }
