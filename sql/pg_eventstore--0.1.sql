@@ -505,13 +505,14 @@ CREATE TABLE eventstore.kafka_routes (
 -- How far the worker's publisher has got: every event up to
 -- published_position has been acknowledged by Kafka (or dead-lettered).
 -- Advanced only after the acknowledgement, so a crash re-publishes at most
--- the unacknowledged batch.  One row.
+-- the unacknowledged batch.  At most one row; none means 0.  The publisher
+-- creates it on its first acknowledgement rather than CREATE EXTENSION, so
+-- that pg_restore can bring the dumped row back without a conflict.
 CREATE TABLE eventstore.publisher_state (
     singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     published_position bigint NOT NULL DEFAULT 0 CHECK (published_position >= 0),
     updated_at         timestamptz NOT NULL DEFAULT now()
 );
-INSERT INTO eventstore.publisher_state DEFAULT VALUES;
 
 -- The transactional outbox: non-event messages from eventstore.publish().
 -- A row is visible to the worker only once its transaction commits, and is
@@ -727,7 +728,8 @@ CREATE VIEW eventstore.outbox_status AS
            (SELECT count(*) FROM eventstore.dead_letters) AS dead_letters,
            s.last_error,
            s.last_error_at
-    FROM eventstore.publisher_state ps,
+    FROM (SELECT coalesce((SELECT published_position FROM eventstore.publisher_state), 0)
+                 AS published_position) ps,
          LATERAL (SELECT coalesce(max(global_position), 0) AS sequenced_position
                   FROM eventstore.log_positions) q,
          eventstore.publisher_status_row() s;

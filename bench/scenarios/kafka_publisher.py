@@ -93,8 +93,8 @@ class PublishedSampler(threading.Thread):
         connection.autocommit = True
         with connection.cursor() as cursor:
             while not self.halt.is_set():
-                cursor.execute("SELECT extract(epoch FROM clock_timestamp()), published_position "
-                               "FROM eventstore.publisher_state")
+                cursor.execute("SELECT extract(epoch FROM clock_timestamp()), "
+                               "coalesce((SELECT published_position FROM eventstore.publisher_state), 0)")
                 at, position = cursor.fetchone()
                 self.samples.append((float(at), position))
                 time.sleep(0.001)

@@ -95,10 +95,8 @@ void copy_messages(MessageBatch &batch)
 
 int64 load_published_position()
 {
-    pg::run_sql("SELECT published_position FROM eventstore.publisher_state", SPI_OK_SELECT);
-    if (SPI_processed != 1)
-        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                        errmsg("pg_eventstore publisher: eventstore.publisher_state must hold exactly one row")));
+    /* No row yet (nothing ever published) means position 0. */
+    pg::run_sql("SELECT coalesce((SELECT published_position FROM eventstore.publisher_state), 0)", SPI_OK_SELECT);
     bool isnull;
     return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -135,9 +133,10 @@ void record_settled_events(const SettledPrefix &prefix)
             "FROM eventstore.event_messages m WHERE m.global_position = $1",
             3, types);
         Oid advance_types[] = {INT8OID};
-        advance_plan = prepare_kept("UPDATE eventstore.publisher_state "
-                                    "SET published_position = $1, updated_at = now() "
-                                    "WHERE published_position < $1",
+        advance_plan = prepare_kept("INSERT INTO eventstore.publisher_state AS s (published_position) VALUES ($1) "
+                                    "ON CONFLICT (singleton) DO UPDATE "
+                                    "SET published_position = excluded.published_position, updated_at = now() "
+                                    "WHERE s.published_position < excluded.published_position",
                                     1, advance_types);
     }
     for (const DeadLetter &dead : prefix.dead_letters) {
@@ -147,7 +146,7 @@ void record_settled_events(const SettledPrefix &prefix)
             ereport(ERROR, (errmsg("pg_eventstore publisher: recording a dead letter failed")));
     }
     Datum args[1] = {Int64GetDatum(prefix.last_id)};
-    if (SPI_execute_plan(advance_plan, args, nullptr, false, 0) != SPI_OK_UPDATE)
+    if (SPI_execute_plan(advance_plan, args, nullptr, false, 0) != SPI_OK_INSERT)
         ereport(ERROR, (errmsg("pg_eventstore publisher: advancing the published position failed")));
 }
 
