@@ -89,6 +89,37 @@ def machine():
     return {"cores": os.cpu_count(), "cpu": model}
 
 
+def cpu_times():
+    """(steal, total) jiffies from /proc/stat: time the hypervisor gave this
+    VM's CPUs to someone else shows up as steal, and explains a slow run."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
+
+
+def fsync_ms(directory, count=50):
+    """Median time of an 8 kB write + fdatasync in DIRECTORY, in ms: what one
+    WAL flush costs on this disk right now.  Every durable commit pays it, so
+    the per-event rates at few clients move with it (it varies 20-fold on a
+    shared VM), and the report states it next to the figures."""
+    path = Path(directory) / "fsync_probe"
+    block = b"\0" * 8192
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            os.pwrite(fd, block, 0)
+            os.fdatasync(fd)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return sorted(times)[len(times) // 2]
+
+
 def percentiles(values, points=(50, 95, 99)):
     """Nearest-rank percentiles of a list of numbers; {} when empty."""
     if not values:
@@ -146,6 +177,9 @@ class Bench:
         self.conn = psycopg2.connect("")  # PGHOST, PGPORT, PGDATABASE, PGUSER
         self.conn.autocommit = True
         self.started = time.time()
+        self.cpu_at_start = cpu_times()
+        # The cluster's own disk when with_cluster.sh says where it is.
+        self.fsync_ms = fsync_ms(os.environ.get("CLUSTER_DIR") or self.log_dir)
         self.measured_at = time.strftime("%Y-%m-%d %H:%M %Z")
         self.wait_for_worker()
 
@@ -170,6 +204,11 @@ class Bench:
                 return
             time.sleep(0.2)
         raise RuntimeError("the pg_eventstore worker did not start")
+
+    def worker_loops(self):
+        """Rounds the worker has run (it runs one per wake-up: a commit that
+        appended, or its naptime)."""
+        return self.value("SELECT loops FROM eventstore.worker_status")
 
     def backlog(self):
         return self.value(BACKLOG_SQL)
@@ -267,7 +306,7 @@ class Bench:
         sides = {"ours": ours, "baseline": baseline}
         rates = {"ours": [], "baseline": []}
         latencies = {"ours": [], "baseline": []}
-        totals = {name: {"transactions": 0, "events": 0} for name in sides}
+        totals = {name: {"transactions": 0, "events": 0, "worker_loops": 0} for name in sides}
         case_index = len(self.rows) + 1
         for round_number in range(1, ROUNDS + 1):
             order = ["baseline", "ours"] if round_number % 2 else ["ours", "baseline"]
@@ -275,7 +314,9 @@ class Bench:
                 side = sides[name]
                 tag = f"{self.scenario}_{case_index}_{name}{round_number}"
                 self.quiesce()
+                loops_before = self.worker_loops()
                 result = self.pgbench(side.script, clients, tag=tag, defines=side.defines)
+                totals[name]["worker_loops"] += self.worker_loops() - loops_before
                 if side.count_events:
                     events = side.count_events(self, tag)
                 else:
@@ -301,13 +342,23 @@ class Bench:
             "baseline_latency_ms": percentiles(latencies["baseline"]),
             "ours_totals": totals["ours"], "baseline_totals": totals["baseline"],
             "duration": f"{ROUNDS} x {SECONDS} s per side",
-            "note": note,
+            "note": self.rounds_note(totals["ours"], note),
         }
         if target_ratio is None:
             row.update(target="report only", met=None)
         else:
             row.update(target=f"ratio >= {target_ratio:g}", met=ratio is not None and ratio >= target_ratio)
         return self.record(row)
+
+    @staticmethod
+    def rounds_note(totals, note):
+        """Adds how many events one sequencer round took, on average, to a
+        row's note: one round per commit is the worker's most expensive
+        regime (each round is a durable transaction of its own)."""
+        if not totals["worker_loops"] or not totals["events"]:
+            return note
+        text = f"{totals['events'] / totals['worker_loops']:.1f} events per worker round"
+        return f"{note}; {text}" if note else text
 
     # ---- results ---------------------------------------------------------------
 
@@ -336,11 +387,18 @@ class Bench:
         found = dict(rows)
         return {name: found[name] for name in REPORTED_SETTINGS if name in found}
 
+    def cpu_steal(self):
+        """Share of CPU time stolen by the hypervisor since this scenario began."""
+        steal, total = cpu_times()
+        start_steal, start_total = self.cpu_at_start
+        return (steal - start_steal) / (total - start_total) if total > start_total else None
+
     def save(self):
         document = {
             "scenario": self.scenario, "title": self.title, "order": self.order, "failure": self.failure,
             "measured_at": self.measured_at, "machine": machine(),
             "seconds": SECONDS, "rounds": ROUNDS,
+            "cpu_steal": self.cpu_steal(), "fsync_ms": self.fsync_ms,
             "elapsed_s": round(time.time() - self.started, 1),
             "settings": self.settings(),
             "rows": self.rows, "notes": self.notes,

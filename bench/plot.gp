@@ -4,7 +4,7 @@
 # Top: rates, ours against the baseline, per comparison (log scale: events/s
 # and MB/s side by side).  Bottom: latency percentiles p50/p95/p99 (log scale:
 # sub-millisecond appends next to sequencer latencies).
-set terminal pngcairo size 1400,1100 font ",10" noenhanced
+set terminal pngcairo size 1600,1200 font ",10" noenhanced
 set output output
 set multiplot layout 2,1 title "pg_eventstore bench (make bench)"
 
@@ -12,10 +12,11 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
-set xtics rotate by -25 left nomirror
+set xtics rotate by -30 left nomirror
+set rmargin 26
 set grid ytics
 set logscale y
-set key top right
+set key outside top right vertical
 
 # A partial run (scripts/bench.sh NAME) may have no rows of one kind: an
 # empty panel then says so instead of gnuplot failing on an empty file.

@@ -81,19 +81,20 @@ def latency_rows(documents):
 
 
 def settings_section(documents):
-    """Settings every scenario shared, then each scenario's differences."""
+    """One table of settings, with the value most scenarios ran with, then
+    the scenarios that ran with another value (their CLUSTER_CONF)."""
     if not documents:
         return ""
-    common = dict(documents[0].get("settings", {}))
-    for document in documents[1:]:
-        for key, value in document.get("settings", {}).items():
-            if common.get(key) != value:
-                common.pop(key, None)
-    lines = [markdown_table(["setting", "value"], sorted(common.items())), ""]
+    values = {}
     for document in documents:
-        own = {k: v for k, v in document.get("settings", {}).items() if k not in common}
+        for key, value in document.get("settings", {}).items():
+            values.setdefault(key, []).append(value)
+    usual = {key: max(set(seen), key=seen.count) for key, seen in values.items()}
+    lines = [markdown_table(["setting", "value"], sorted(usual.items())), ""]
+    for document in documents:
+        own = {k: v for k, v in document.get("settings", {}).items() if v != usual[k]}
         if own:
-            lines.append(f"- `{document['scenario']}` also ran with "
+            lines.append(f"- `{document['scenario']}` ran with "
                          + ", ".join(f"`{k} = {v}`" for k, v in sorted(own.items())))
     return "\n".join(lines)
 
@@ -103,7 +104,9 @@ def write_markdown(path, documents, rows, runtime_s):
     dates = sorted({d["measured_at"] for d in documents})
     scenario_rows = [[d["scenario"], d["title"], d["measured_at"],
                       f"{d['machine']['cores']} cores, {d['machine']['cpu']}",
-                      f"{d['elapsed_s']:.0f} s (runs of {d['seconds']} s, {d['rounds']} rounds)"]
+                      f"{d['elapsed_s']:.0f} s (runs of {d['seconds']} s, {d['rounds']} rounds)",
+                      "-" if d.get("cpu_steal") is None else f"{d['cpu_steal']:.0%}",
+                      "-" if d.get("fsync_ms") is None else f"{d['fsync_ms']:.2f} ms"]
                      for d in documents]
     notes = [f"- **{d['scenario']} / {row['case']}** ({row.get('duration', '')}): {row['note']}"
              for d in documents for row in d["rows"] if row.get("note")]
@@ -137,7 +140,13 @@ from commit to sequenced.
 
 ## Scenarios, dates, durations
 
-{markdown_table(["scenario", "measures", "measured", "machine", "duration"], scenario_rows)}
+CPU steal: the share of CPU time the hypervisor gave to other guests while
+the scenario ran; above a few percent, absolute figures are depressed and
+latencies inflated, and only the ratios remain comparable.  fsync: median
+8 kB write + fdatasync on the cluster's disk when the scenario started, the
+cost of one WAL flush; every durable commit pays it.
+
+{markdown_table(["scenario", "measures", "measured", "machine", "duration", "CPU steal", "fsync"], scenario_rows)}
 
 ## PostgreSQL settings
 
@@ -148,19 +157,25 @@ from commit to sequenced.
     Path(path).write_text(text)
 
 
+def short(label, limit=48):
+    """A plot label: quotes gnuplot cannot take replaced, long ones cut."""
+    label = label.replace('"', "'")
+    return label if len(label) <= limit else label[:limit - 3] + "..."
+
+
 def write_plot_data(prefix, documents):
     """Rates (rows that have a baseline) and latency percentiles, one line
     each, labels quoted for gnuplot."""
     rates, latencies = [], []
     for document in documents:
         for row in document["rows"]:
-            label = f"{row['case']} ({row.get('unit', '')})".replace('"', "'")
+            label = short(f"{row['case']} ({row.get('unit', '')})")
             if row.get("baseline") and row.get("ours") is not None and not row.get("unit", "").startswith("ms"):
                 rates.append(f'"{label}" {row["ours"]:.3f} {row["baseline"]:.3f}')
             for side in ("ours", "baseline"):
                 p = row.get(f"{side}_latency_ms") or {}
                 if p:
-                    name = row["case"] if side == "ours" else f"{row['case']} [{row.get('baseline_label', side)}]"
+                    name = short(row["case"] if side == "ours" else f"{row['case']} [{row.get('baseline_label', side)}]")
                     latencies.append(f'"{name}" {p["p50"]:.3f} {p["p95"]:.3f} {p["p99"]:.3f}')
     Path(f"{prefix}.rates.dat").write_text("# label ours baseline\n" + "\n".join(rates) + "\n")
     Path(f"{prefix}.latency.dat").write_text("# label p50 p95 p99\n" + "\n".join(latencies) + "\n")

@@ -13,6 +13,7 @@ PACKAGES=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
     python3 python3-psycopg2
     kcat gnuplot-nox
+    postgresql-15-pgq3   # PgQ, the queue the Kafka publisher bench compares against
 )
 
 missing=()

@@ -34,5 +34,6 @@ def run(bench):
     stored = row["ours_totals"]["events"]
     row["conflict_rate"] = (attempts - stored) / attempts if attempts else None
     row["note"] = (f"conflict rate {row['conflict_rate']:.1%} (ES001: {attempts - stored} of {attempts} "
-                   f"attempts); ours counts stored events, each attempt is a version read plus an append")
+                   f"attempts); ours counts stored events, each attempt is a version read plus an append; "
+                   + row["note"])
     bench.save()

@@ -22,9 +22,12 @@ How latency is measured, and why this way:
   the probe does not know its position in advance, only that it will have
   one.)
 
-The paced load is pgbench --rate over 4 clients; its schedule lag is
-reported, so a machine too busy to hold 5,000 events/s shows as such instead
-of passing with a lower rate.
+The paced load is pgbench --rate over 4 clients appending batches of 10
+events at 500 transactions/s.  Batches, because single-event appends top
+out below 5,000/s on a 2-core machine (see the max-load row), and a paced
+run the machine cannot hold measures queueing in pgbench, not the
+sequencer.  pgbench's schedule lag is reported, so a machine too busy even
+for that shows as such instead of passing at a lower rate.
 """
 import threading
 import time
@@ -37,7 +40,8 @@ from benchlib import percentiles
 TITLE = "sequencer: commit-to-sequenced latency at a steady 5,000 events/s, and under maximum load"
 ORDER = 50
 CLUSTER_CONF = ["track_commit_timestamp=on"]
-PACED_RATE = 5000
+PACED_RATE = 5000          # events/s
+PACED_BATCH = 10           # events per transaction in the paced run
 PACED_CLIENTS = 4
 MAX_CLIENTS = 8
 BATCH = 100
@@ -133,12 +137,13 @@ def load_note(load):
 
 
 def run(bench):
-    paced = measure(bench, f"paced {PACED_RATE} events/s", "append_single.sql", PACED_CLIENTS,
-                    rate=PACED_RATE, probe=True)
+    paced = measure(bench, f"paced {PACED_RATE} events/s", "append_batch.sql", PACED_CLIENTS,
+                    rate=PACED_RATE // PACED_BATCH, events_per_tx=PACED_BATCH,
+                    defines={"batch": PACED_BATCH}, probe=True)
     schedule_lag = percentiles(paced.pgbench.lags_ms)
-    latency_row(bench, f"commit->sequenced, steady {PACED_RATE:,} events/s", paced, paced.server_ms,
-                TARGET_P99_MS, note=f"{load_note(paced)}; pgbench schedule lag p99 "
-                                    f"{schedule_lag.get('p99', 0):.1f} ms")
+    latency_row(bench, f"commit->sequenced, steady {PACED_RATE:,} events/s (batches of {PACED_BATCH})",
+                paced, paced.server_ms, TARGET_P99_MS,
+                note=f"{load_note(paced)}; pgbench schedule lag p99 {schedule_lag.get('p99', 0):.1f} ms")
     latency_row(bench, f"client probe (append, poll until positioned), {PACED_RATE:,} events/s", paced,
                 paced.probe_ms, note="outside view of the same run: a round trip and the 0.5 ms poll "
                                      "interval are included")
