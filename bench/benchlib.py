@@ -368,8 +368,11 @@ class Bench:
         (True/False/None = report only), ours_latency_ms /
         baseline_latency_ms ({p50, p95, p99}), duration, note."""
         row.setdefault("scenario", self.scenario)
-        print(f"    -> {row['case']}: ours {row.get('ours')!s:.10} baseline {row.get('baseline')!s:.10}"
-              f" ratio {row.get('ratio')!s:.6} target {row.get('target')} met {row.get('met')}", flush=True)
+        ours, baseline, ratio = row.get("ours"), row.get("baseline"), row.get("ratio")
+        print(f"    -> {row['case']}: ours {'-' if ours is None else f'{ours:,.2f}'}"
+              f" baseline {'-' if baseline is None else f'{baseline:,.2f}'} {row.get('unit', '')},"
+              f" ratio {'-' if ratio is None else f'{ratio:.2f}x'}, target {row.get('target')}:"
+              f" {({True: 'met', False: 'NOT MET'}).get(row.get('met'), 'report only')}", flush=True)
         self.rows.append(row)
         self.save()
         return row

@@ -67,10 +67,10 @@ def main(argv):
             bench = benchlib.Bench(module.NAME, module.TITLE, out, log_dir / module.NAME,
                                    getattr(module, "ORDER", 1000))
             module.run(bench)
-        except Exception:
+        except Exception as error:
             traceback.print_exc()
             if bench is not None:  # keep the rows measured before the break
-                bench.failure = traceback.format_exc().strip().splitlines()[-1]
+                bench.failure = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
                 bench.save()
             return 1
         return 0
