@@ -19,7 +19,7 @@ import time
 from benchlib import PAYLOAD
 
 TITLE = "eventstore.verify_all() throughput vs openssl dgst -sha256 over the same bytes"
-ORDER = 60
+ORDER = 70
 STREAMS = 2000
 EVENTS_PER_STREAM = 100
 REPEATS = 3
