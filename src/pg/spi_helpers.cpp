@@ -28,6 +28,16 @@ void run_sql(const char *sql, int expected)
                         errmsg("pg_eventstore: \"%s\" failed: %s", sql, SPI_result_code_string(rc))));
 }
 
+void run_kept(SPIPlanPtr *plan, const char *sql, int expected)
+{
+    if (*plan == nullptr)
+        *plan = prepare_kept(sql, 0, nullptr);
+    const int rc = SPI_execute_plan(*plan, nullptr, nullptr, false, 0);
+    if (rc != expected)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                        errmsg("pg_eventstore: \"%s\" failed: %s", sql, SPI_result_code_string(rc))));
+}
+
 ArrayType *array_of(Datum *values, bool *nulls, int count, Oid element_type)
 {
     int16 length;

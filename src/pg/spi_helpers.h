@@ -22,6 +22,12 @@ SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes);
 /* Runs a parameterless statement; an ERROR unless SPI answers `expected`. */
 void run_sql(const char *sql, int expected);
 
+/*
+ * The same for a statement run again and again (every worker round): it is
+ * parsed and planned once, into *plan, and the plan is kept.
+ */
+void run_kept(SPIPlanPtr *plan, const char *sql, int expected);
+
 /* A one-dimensional array of `count` values (nulls may be NULL: no nulls). */
 ArrayType *array_of(Datum *values, bool *nulls, int count, Oid element_type);
 

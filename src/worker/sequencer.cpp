@@ -53,7 +53,10 @@ namespace {
 using eventstore::pg::array_of;
 using eventstore::pg::kHashBytes;
 using eventstore::pg::prepare_kept;
-using eventstore::pg::run_sql;
+using eventstore::pg::run_kept;
+
+/* The advisory lock key serializing sequencer rounds ("pg_evsq" in ASCII). */
+#define SEQUENCER_LOCK_KEY "7045200755086449"
 
 /* Events fetched and inserted per chunk, bounding memory for big batches. */
 constexpr long kChunkEvents = 10000;
@@ -112,9 +115,11 @@ SPIPlanPtr insert_positions_plan()
 /* The last assigned position and its ledger hash (0 and zeros when the log is empty). */
 int64 read_ledger_head(uint8 *ledger_hash)
 {
-    run_sql("SELECT global_position, ledger_hash FROM eventstore.log_positions "
-        "ORDER BY global_position DESC LIMIT 1",
-        SPI_OK_SELECT);
+    static SPIPlanPtr plan = nullptr;
+    run_kept(&plan,
+             "SELECT global_position, ledger_hash FROM eventstore.log_positions "
+             "ORDER BY global_position DESC LIMIT 1",
+             SPI_OK_SELECT);
     memset(ledger_hash, 0, kHashBytes);
     if (SPI_processed == 0)
         return 0;
@@ -164,13 +169,23 @@ SequencerRound sequence_committed_events()
 {
     SequencerRound round = {0, 0};
 
-    run_sql("SELECT last_snapshot FROM eventstore.sequencer_state FOR UPDATE", SPI_OK_SELECT);
+    /*
+     * One sequencer at a time.  An advisory transaction lock rather than
+     * SELECT ... FOR UPDATE: a row lock writes WAL and takes a transaction
+     * id, so every round, even one that finds nothing (the worker also wakes
+     * for Kafka acknowledgements), would end in a WAL flush.
+     */
+    static SPIPlanPtr lock_plan = nullptr;
+    static SPIPlanPtr state_plan = nullptr;
+    static SPIPlanPtr snapshot_plan = nullptr;
+    run_kept(&lock_plan, "SELECT pg_advisory_xact_lock(" SEQUENCER_LOCK_KEY ")", SPI_OK_SELECT);
+    run_kept(&state_plan, "SELECT last_snapshot FROM eventstore.sequencer_state", SPI_OK_SELECT);
     if (SPI_processed != 1)
         ereport(ERROR, (errmsg("pg_eventstore sequencer: eventstore.sequencer_state must hold exactly one row")));
     bool previous_is_null;
     Datum previous = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &previous_is_null);
 
-    run_sql("SELECT pg_current_snapshot()", SPI_OK_SELECT);
+    run_kept(&snapshot_plan, "SELECT pg_current_snapshot()", SPI_OK_SELECT);
     bool isnull;
     Datum current = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
