@@ -13,6 +13,13 @@ Throughput (target: publish rate >= append_batch rate, ratio >= 1.0):
   sampling the backlog: it shows whether the backlog grows when both share
   the two cores (report only).
 
+PgQ (report only): the same rows (up to 100,000 of the drained events, their
+type and data) moved through a PgQ queue (Debian's postgresql-15-pgq3) to a
+consumer that fetches every event of every batch, in 10,000-event ticks.
+PgQ's figure includes enqueueing, because for PgQ that is a separate write;
+for pg_eventstore the log itself is the queue, so its rate is the drain
+alone.  Both are reported.
+
 Latency (target: p99 <= 50 ms at 5,000 events/s):
   pgbench --rate holds 5,000 events/s (4 clients, append_batch of 10).
   * Commit -> acknowledged: a sampler polls publisher_state every
@@ -135,6 +142,36 @@ class Consumer(threading.Thread):
         self.join(timeout=5)
 
 
+PGQ_ROWS, PGQ_CHUNK = 100000, 10000
+
+
+def pgq_rates(bench, rows):
+    """Moves `rows` logged events through a PgQ queue to a consumer.
+    Returns (end-to-end events/s, enqueue events/s, consume events/s)."""
+    bench.sql("CREATE EXTENSION IF NOT EXISTS pgq")
+    bench.sql("SELECT pgq.create_queue('bench_events')")
+    bench.sql("SELECT pgq.register_consumer('bench_events', 'bench_consumer')")
+    started = time.time()
+    for first in range(1, rows + 1, PGQ_CHUNK):
+        bench.sql("SELECT count(pgq.insert_event('bench_events', e.event_type, e.data::text)) "
+                  "FROM eventstore.log_positions p JOIN eventstore.events e USING (stream_id, stream_version) "
+                  "WHERE p.global_position BETWEEN %s AND %s", (first, min(first + PGQ_CHUNK - 1, rows)))
+        bench.sql("SELECT pgq.force_tick('bench_events')")
+        bench.sql("SELECT pgq.ticker()")
+    enqueued = time.time()
+    consumed = 0
+    while True:
+        batch = bench.value("SELECT pgq.next_batch('bench_events', 'bench_consumer')")
+        if batch is None:
+            break
+        consumed += len(bench.sql("SELECT * FROM pgq.get_batch_events(%s)", (batch,)))
+        bench.sql("SELECT pgq.finish_batch(%s)", (batch,))
+    finished = time.time()
+    if consumed != rows:
+        raise RuntimeError(f"PgQ delivered {consumed} of {rows} events")
+    return rows / (finished - started), rows / (enqueued - started), rows / (finished - enqueued)
+
+
 def run(bench):
     work = Path(tempfile.mkdtemp(prefix="bench-broker-", dir="/tmp"))
     bootstrap = broker("start", str(work), "3")
@@ -164,6 +201,16 @@ def measure(bench, bootstrap):
         "target": f"ratio >= {TARGET_RATIO:g}", "met": publish_rate / append_rate >= TARGET_RATIO,
         "duration": f"append {SECONDS} s, then drain {drain_seconds:.1f} s",
         "note": f"{backlog:,} events drained; acks=all, idempotent, lz4, linger.ms=5",
+    })
+
+    pgq_rows = min(backlog, PGQ_ROWS)
+    pgq_total, pgq_enqueue, pgq_consume = pgq_rates(bench, pgq_rows)
+    bench.record({
+        "case": "publisher drain vs PgQ moving the same rows to a consumer",
+        "unit": "events/s", "ours": publish_rate, "baseline": pgq_total, "ratio": publish_rate / pgq_total,
+        "ours_label": "publisher to Kafka (acks=all)", "baseline_label": "PgQ enqueue + consume",
+        "target": "report only", "met": None, "duration": f"{pgq_rows:,} events",
+        "note": f"PgQ enqueue {pgq_enqueue:,.0f} events/s, consume {pgq_consume:,.0f} events/s",
     })
 
     # Both at once: does the backlog grow under maximum append load?
