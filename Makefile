@@ -22,7 +22,9 @@ OBJS = $(CORE_SOURCES:.cpp=.o) $(KAFKA_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o) $(
 
 PG_CONFIG ?= pg_config
 WERROR    ?=
-PG_CXXFLAGS = -std=c++17 -Wall -Wextra $(WERROR)
+# -MMD -MP: each object also writes its header dependencies (a .d file,
+# included below), so changing a header rebuilds every file that uses it.
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra $(WERROR) -MMD -MP
 # PostgreSQL's headers as system headers: their own warnings (C idioms that
 # C++17 flags) are not ours to fix; our code is still built with -Wall -Wextra.
 PG_CPPFLAGS = -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
@@ -33,6 +35,9 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(OBJS:.o=.d)
 
 .PHONY: test demo bench setup unit
 setup:

@@ -129,7 +129,14 @@ void Producer::drain_wakeup_fd()
 void Producer::poll(int timeout_ms)
 {
     drain_wakeup_fd();
-    rd_kafka_poll(client_, timeout_ms);
+    /*
+     * Serve until the queue is empty: the wakeup descriptor is written only
+     * when the queue goes from empty to non-empty, so anything left behind
+     * here would wait for an unrelated wakeup.
+     */
+    int served = rd_kafka_poll(client_, timeout_ms);
+    while (served > 0)
+        served = rd_kafka_poll(client_, 0);
 }
 
 std::vector<DeliveryReport> Producer::take_delivery_reports()

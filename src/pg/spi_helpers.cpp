@@ -10,9 +10,9 @@ extern "C" {
 
 namespace eventstore::pg {
 
-SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes)
+SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
-    SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
+    SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
     if (plan == nullptr)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                         errmsg("pg_eventstore: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result))));

@@ -16,8 +16,13 @@ extern "C" {
 
 namespace eventstore::pg {
 
-/* Prepares a statement once and keeps the plan for the life of the process. */
-SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes);
+/*
+ * Prepares a statement once and keeps the plan for the life of the process.
+ * cursor_options: e.g. CURSOR_OPT_CUSTOM_PLAN for a statement whose best plan
+ * depends on its parameter values (a range scan that must not become a
+ * generic full join once the table is large).
+ */
+SPIPlanPtr prepare_kept(const char *sql, int nargs, Oid *argtypes, int cursor_options = 0);
 
 /* Runs a parameterless statement; an ERROR unless SPI answers `expected`. */
 void run_sql(const char *sql, int expected);

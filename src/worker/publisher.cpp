@@ -52,6 +52,8 @@ constexpr uint64_t kOutboxTokenBit = uint64_t{1} << 63;
 
 constexpr long kFirstBackoffMs = 100;
 constexpr long kMaxBackoffMs = 10000;
+/* Longest sleep while messages are in flight, should a wakeup be missed. */
+constexpr long kInFlightSafetyNetMs = 50;
 /* How long a clean shutdown waits for outstanding acknowledgements. */
 constexpr int kShutdownFlushMs = 2000;
 
@@ -391,7 +393,10 @@ long run_publisher_round()
     now = GetCurrentTimestamp();
     const size_t outstanding = p.events.outstanding() + p.outbox.outstanding();
     publish_status(p, now < p.retry_after ? "retrying" : outstanding > 0 ? "publishing" : "idle", now);
-    return now < p.retry_after ? milliseconds_until(p.retry_after, now) : -1;
+    if (now < p.retry_after)
+        return milliseconds_until(p.retry_after, now);
+    /* Acknowledgements wake the loop; a short safety net while any are awaited. */
+    return outstanding > 0 ? kInFlightSafetyNetMs : -1;
 }
 
 int publisher_wakeup_fd()

@@ -41,6 +41,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -77,7 +78,14 @@ SPIPlanPtr delta_batch_plan()
             "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
             "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
             "ORDER BY e.insert_seq, e.stream_version",
-            2, types);
+            2, types,
+            /*
+             * Planned for each round's snapshots: the xid range is then a
+             * short index scan.  A generic plan (which PostgreSQL switches
+             * to after five runs) cannot see the range and scans the whole
+             * log, so rounds slowed down as the log grew.
+             */
+            CURSOR_OPT_CUSTOM_PLAN);
     }
     return plan;
 }

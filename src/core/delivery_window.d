@@ -1,0 +1,3 @@
+src/core/delivery_window.o: src/core/delivery_window.cpp \
+ /work/main/src/core/delivery_window.h
+/work/main/src/core/delivery_window.h:
