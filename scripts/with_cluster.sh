@@ -10,7 +10,10 @@ source "$(dirname "$0")/common.sh"
 name=${1:?cluster name}
 shift
 dir=$(make_work_dir "cluster-$name")
-port=$((56000 + $(echo -n "$name" | cksum | cut -d' ' -f1) % 900))
+# Below the kernel's ephemeral range (32768-60999 here): the embedded Kafka
+# broker binds random ephemeral ports, and a cluster port inside that range
+# could be taken by it.
+port=$((25000 + $(echo -n "$name" | cksum | cut -d' ' -f1) % 900))
 export CLUSTER_DIR="$dir" PGHOST="$dir" PGPORT="$port" PGDATABASE="eventstore_$name" PGUSER=postgres
 
 bash "$PROJECT_ROOT/scripts/cluster.sh" start "$dir" "$port" "$PGDATABASE" ${CLUSTER_CONF:-} || {
