@@ -42,34 +42,35 @@ run_unit() {
     bash scripts/unit.sh
 }
 
-run_regress() {
-    say "pg_regress"
+# run_pg_regress_driver SUITE DRIVER TESTS...: PostgreSQL's regression driver
+# (pg_regress or pg_isolation_regress) on a temporary instance with the
+# worker preloaded; shows the differences when something fails.
+run_pg_regress_driver() {
+    local suite=$1 driver=$2
+    shift 2
     local dir
-    dir=$(prepare_test_copy regress)
-    local tests
-    tests=$(sed -e 's/#.*//' test/regress_schedule | xargs)
-    as_postgres "$PGXS_DIR/src/test/regress/pg_regress" \
+    dir=$(prepare_test_copy "$suite")
+    as_postgres "$driver" \
         --temp-instance="$dir/tmp_check" --temp-config="$dir/test/regress.conf" \
         --inputdir="$dir/test" --outputdir="$dir" --bindir="$PG_BINDIR" \
-        --dbname=eventstore_regress $tests
+        --dbname=eventstore_regress "$@"
     local status=$?
     [ $status -eq 0 ] || cat "$dir/regression.diffs" 2>/dev/null | head -200
     return $status
 }
 
+run_regress() {
+    say "pg_regress"
+    # shellcheck disable=SC2046  # one test name per word
+    run_pg_regress_driver regress "$PGXS_DIR/src/test/regress/pg_regress" \
+        $(sed -e 's/#.*//' test/regress_schedule | xargs)
+}
+
 run_isolation() {
     say "isolation specs"
-    local dir
-    dir=$(prepare_test_copy isolation)
-    local specs
-    specs=$(cd test/specs && ls *.spec | sed 's/\.spec$//' | xargs)
-    as_postgres "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
-        --temp-instance="$dir/tmp_check" --temp-config="$dir/test/regress.conf" \
-        --inputdir="$dir/test" --outputdir="$dir" --bindir="$PG_BINDIR" \
-        --dbname=eventstore_regress $specs
-    local status=$?
-    [ $status -eq 0 ] || cat "$dir/regression.diffs" 2>/dev/null | head -200
-    return $status
+    # shellcheck disable=SC2046
+    run_pg_regress_driver isolation "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
+        $(cd test/specs && ls *.spec | sed 's/\.spec$//' | xargs)
 }
 
 run_pgtap() {

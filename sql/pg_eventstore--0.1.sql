@@ -250,6 +250,31 @@ BEGIN
 END
 $$;
 
+-- Every sequenced event with its global position and category: the one
+-- place the log and its order are joined, for read_all, read_category and
+-- the Kafka publisher (eventstore.event_messages).
+CREATE VIEW eventstore.sequenced_events AS
+    SELECT p.global_position,
+           p.category,
+           ROW(p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
+               e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
+               e.hash)::eventstore.event_record AS event
+    FROM eventstore.log_positions p
+    JOIN eventstore.events e ON e.stream_id = p.stream_id AND e.stream_version = p.stream_version;
+
+-- Raises 22023 unless after_position is 0 or more.
+CREATE FUNCTION eventstore.check_after_position(after_position bigint) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF after_position IS NULL OR after_position < 0 THEN
+        RAISE EXCEPTION 'after_position must be 0 or more, got %', coalesce(after_position::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
 -- The whole log in global order: events the worker has sequenced, after
 -- after_position.  Events not sequenced yet are simply not returned yet.
 CREATE FUNCTION eventstore.read_all(
@@ -260,18 +285,13 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF after_position IS NULL OR after_position < 0 THEN
-        RAISE EXCEPTION 'after_position must be 0 or more, got %', coalesce(after_position::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
+    PERFORM eventstore.check_after_position(after_position);
     PERFORM eventstore.check_max_count(max_count);
     RETURN QUERY
-        SELECT p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
-               e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time, e.hash
-        FROM eventstore.log_positions p
-        JOIN eventstore.events e ON e.stream_id = p.stream_id AND e.stream_version = p.stream_version
-        WHERE p.global_position > after_position
-        ORDER BY p.global_position
+        SELECT (s.event).*
+        FROM eventstore.sequenced_events s
+        WHERE s.global_position > after_position
+        ORDER BY s.global_position
         LIMIT max_count;
 END
 $$;
@@ -287,18 +307,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM eventstore.required('category', category);
-    IF after_position IS NULL OR after_position < 0 THEN
-        RAISE EXCEPTION 'after_position must be 0 or more, got %', coalesce(after_position::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
+    PERFORM eventstore.check_after_position(after_position);
     PERFORM eventstore.check_max_count(max_count);
     RETURN QUERY
-        SELECT p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
-               e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time, e.hash
-        FROM eventstore.log_positions p
-        JOIN eventstore.events e ON e.stream_id = p.stream_id AND e.stream_version = p.stream_version
-        WHERE p.category = read_category.category AND p.global_position > after_position
-        ORDER BY p.global_position
+        SELECT (s.event).*
+        FROM eventstore.sequenced_events s
+        WHERE s.category = read_category.category AND s.global_position > after_position
+        ORDER BY s.global_position
         LIMIT max_count;
 END
 $$;
@@ -575,33 +590,32 @@ CREATE VIEW eventstore.event_messages AS
            jsonb_object(m.header_names, m.header_values) AS headers,
            m.header_names, m.header_values
     FROM (
-        SELECT p.global_position,
-               e.event_id,
+        SELECT s.global_position,
+               (s.event).event_id,
                coalesce(r.topic, nullif(current_setting('pg_eventstore.kafka_topic', true), ''),
                         'eventstore.events') AS topic,
-               e.stream_id AS key,
-               e.data AS payload,
+               (s.event).stream_id AS key,
+               (s.event).data AS payload,
                ARRAY['ce_specversion', 'ce_id', 'ce_type', 'ce_source', 'ce_subject', 'ce_time',
                      'content-type', 'es_stream_version', 'es_global_position', 'es_hash',
                      'es_schema_version']
-                   || CASE WHEN e.metadata ->> 'traceparent' IS NULL THEN '{}'::text[]
+                   || CASE WHEN (s.event).metadata ->> 'traceparent' IS NULL THEN '{}'::text[]
                            ELSE ARRAY['traceparent'] END AS header_names,
                ARRAY['1.0',
-                     e.event_id::text,
-                     e.event_type,
-                     '/pg_eventstore/' || current_database() || '/' || p.category,
-                     e.stream_id,
-                     to_char(e.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                     (s.event).event_id::text,
+                     (s.event).event_type,
+                     '/pg_eventstore/' || current_database() || '/' || s.category,
+                     (s.event).stream_id,
+                     to_char((s.event).event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                      'application/json',
-                     e.stream_version::text,
-                     p.global_position::text,
-                     encode(e.hash, 'hex'),
-                     e.schema_version::text]
-                   || CASE WHEN e.metadata ->> 'traceparent' IS NULL THEN '{}'::text[]
-                           ELSE ARRAY[e.metadata ->> 'traceparent'] END AS header_values
-        FROM eventstore.log_positions p
-        JOIN eventstore.events e USING (stream_id, stream_version)
-        LEFT JOIN eventstore.kafka_routes r ON r.category = p.category
+                     (s.event).stream_version::text,
+                     s.global_position::text,
+                     encode((s.event).hash, 'hex'),
+                     (s.event).schema_version::text]
+                   || CASE WHEN (s.event).metadata ->> 'traceparent' IS NULL THEN '{}'::text[]
+                           ELSE ARRAY[(s.event).metadata ->> 'traceparent'] END AS header_values
+        FROM eventstore.sequenced_events s
+        LEFT JOIN eventstore.kafka_routes r ON r.category = s.category
     ) m;
 
 -- Routes a category's events to a topic (replaces an existing route).
@@ -743,6 +757,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA eventstore FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA eventstore TO eventstore_reader;
 GRANT SELECT ON eventstore.streams, eventstore.events, eventstore.log_positions TO eventstore_reader;
+GRANT SELECT ON eventstore.sequenced_events TO eventstore_reader;
 GRANT SELECT ON eventstore.worker_status, eventstore.outbox_status, eventstore.dead_letters,
     eventstore.kafka_routes TO eventstore_reader;
 GRANT EXECUTE ON FUNCTION
@@ -756,6 +771,7 @@ GRANT EXECUTE ON FUNCTION
     eventstore.read_stream(text, bigint, integer),
     eventstore.verify_stream(text),
     eventstore.check_max_count(integer),
+    eventstore.check_after_position(bigint),
     eventstore.required(text, text),
     eventstore.event_hash(text, bigint, uuid, text, integer, timestamptz, jsonb, jsonb, bytea)
 TO eventstore_reader;

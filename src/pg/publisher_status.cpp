@@ -6,6 +6,7 @@
 #include "pg_includes.h"
 
 #include "shared_state.h"
+#include "status_rows.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -23,20 +24,12 @@ PG_FUNCTION_INFO_V1(eventstore_publisher_status);
 Datum eventstore_publisher_status(PG_FUNCTION_ARGS)
 {
     constexpr int kColumns = 7;
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("publisher_status_row must return a row")));
-    desc = BlessTupleDesc(desc);
+    TupleDesc desc = eventstore::pg::status_row_descriptor(fcinfo);
+    if (worker_shared_state == nullptr)
+        PG_RETURN_DATUM(eventstore::pg::not_loaded_status_row(desc, 0));
 
     Datum values[kColumns];
     bool nulls[kColumns];
-    memset(nulls, true, sizeof nulls);
-
-    if (worker_shared_state == nullptr) {
-        values[0] = CStringGetTextDatum("not loaded (add pg_eventstore to shared_preload_libraries)");
-        nulls[0] = false;
-        PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
-    }
 
     PublisherSharedState copy;
     SpinLockAcquire(&worker_shared_state->mutex);

@@ -6,6 +6,7 @@
 
 #include "gucs.h"
 #include "shared_state.h"
+#include "status_rows.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -22,22 +23,13 @@ PG_FUNCTION_INFO_V1(eventstore_worker_status);
 
 Datum eventstore_worker_status(PG_FUNCTION_ARGS)
 {
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("worker_status must return a row")));
-    desc = BlessTupleDesc(desc);
+    TupleDesc desc = eventstore::pg::status_row_descriptor(fcinfo);
+    if (worker_shared_state == nullptr)
+        PG_RETURN_DATUM(eventstore::pg::not_loaded_status_row(desc, 1));
 
     Datum values[12];
     bool nulls[12];
     memset(nulls, 0, sizeof nulls);
-
-    if (worker_shared_state == nullptr) {
-        for (int i = 0; i < 12; i++)
-            nulls[i] = true;
-        values[1] = CStringGetTextDatum("not loaded (add pg_eventstore to shared_preload_libraries)");
-        nulls[1] = false;
-        PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
-    }
 
     WorkerSharedState copy;
     SpinLockAcquire(&worker_shared_state->mutex);

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backoff.h"
 #include "core/delivery_window.h"
 #include "job_transaction.h"
 #include "kafka/config_list.h"
@@ -50,8 +51,6 @@ namespace {
 /* Outbox tokens carry this bit; event tokens are the global position. */
 constexpr uint64_t kOutboxTokenBit = uint64_t{1} << 63;
 
-constexpr long kFirstBackoffMs = 100;
-constexpr long kMaxBackoffMs = 10000;
 /* Longest sleep while messages are in flight, should a wakeup be missed. */
 constexpr long kInFlightSafetyNetMs = 50;
 /* How long a clean shutdown waits for outstanding acknowledgements. */
@@ -59,7 +58,8 @@ constexpr int kShutdownFlushMs = 2000;
 
 struct Publisher {
     std::unique_ptr<kafka::Producer> producer;
-    std::string producer_settings; /* the bootstrap servers and kafka_config it was built from */
+    std::string producer_bootstrap; /* the settings `producer` was built from */
+    std::string producer_config;
 
     DeliveryWindow events;      /* ids: global positions */
     DeliveryWindow outbox;      /* ids: outbox message ids */
@@ -95,15 +95,25 @@ Publisher &state()
     return *publisher_state;
 }
 
-std::string configured_settings()
+const char *configured_bootstrap()
 {
-    return std::string(pg::guc_kafka_bootstrap_servers ? pg::guc_kafka_bootstrap_servers : "") + "\n" +
-           (pg::guc_kafka_config ? pg::guc_kafka_config : "");
+    return pg::guc_kafka_bootstrap_servers != nullptr ? pg::guc_kafka_bootstrap_servers : "";
+}
+
+const char *configured_config()
+{
+    return pg::guc_kafka_config != nullptr ? pg::guc_kafka_config : "";
+}
+
+/* True when a reload changed what the producer was built from. */
+bool settings_changed(const Publisher &p)
+{
+    return p.producer_bootstrap != configured_bootstrap() || p.producer_config != configured_config();
 }
 
 bool publishing_configured()
 {
-    return pg::guc_kafka_bootstrap_servers != nullptr && pg::guc_kafka_bootstrap_servers[0] != '\0';
+    return configured_bootstrap()[0] != '\0';
 }
 
 /* Forgets the producer and everything in flight; the durable positions stay. */
@@ -127,7 +137,7 @@ void record_error(const std::string &message)
 /* A failed attempt: remember why and wait longer before the next one. */
 void back_off(Publisher &p, const std::string &why)
 {
-    p.backoff_ms = p.backoff_ms == 0 ? kFirstBackoffMs : Min(p.backoff_ms * 2, kMaxBackoffMs);
+    p.backoff_ms = next_backoff_ms(p.backoff_ms);
     p.retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), p.backoff_ms);
     record_error(why);
     ereport(LOG, (errmsg("pg_eventstore publisher: %s; retrying in %ld ms", why.c_str(), p.backoff_ms)));
@@ -141,12 +151,13 @@ void log_buffered_lines(Publisher &p)
 }
 
 /* C++ only: builds the producer.  Sets p.failure instead of throwing. */
-void create_producer(Publisher &p, const std::string &settings)
+void create_producer(Publisher &p)
 {
     try {
+        p.producer_bootstrap = configured_bootstrap();
+        p.producer_config = configured_config();
         p.producer = std::make_unique<kafka::Producer>(
-            kafka::producer_properties(pg::guc_kafka_bootstrap_servers, pg::guc_kafka_config ? pg::guc_kafka_config : ""));
-        p.producer_settings = settings;
+            kafka::producer_properties(p.producer_bootstrap, p.producer_config));
     } catch (const std::exception &e) {
         p.failure = e.what();
     }
@@ -209,7 +220,7 @@ void take_settled_prefixes(Publisher &p)
  * The transaction: record what settled, read what to send next.  May
  * ereport(ERROR); nothing in memory changes until it committed.
  */
-void exchange_with_database(Publisher &p, bool may_read)
+void exchange_with_database(Publisher &p, bool may_read, int64 sequenced_position)
 {
     p.event_batch.clear();
     p.outbox_batch.clear();
@@ -232,7 +243,8 @@ void exchange_with_database(Publisher &p, bool may_read)
     if (may_read) {
         const int64 after = p.windows_loaded ? p.events.last_sent_id() : p.loaded_position;
         const int64 room = batch_size - (p.windows_loaded ? (int64)p.events.size() : 0);
-        if (room > 0 && !p.events.needs_rewind())
+        /* Nothing sequenced beyond what was sent: no read (the common wakeup by an acknowledgement). */
+        if (room > 0 && !p.events.needs_rewind() && after < sequenced_position)
             fetch_event_messages(after, room, p.event_batch);
         /* Outbox ids are not committed in order: read a batch only once the last one settled. */
         if (p.outbox.size() == p.outbox_prefix.count && !p.outbox.needs_rewind())
@@ -329,7 +341,7 @@ long milliseconds_until(TimestampTz when, TimestampTz now)
 
 }  // namespace
 
-long run_publisher_round()
+long run_publisher_round(int64 sequenced_position)
 {
     Publisher &p = state();
     TimestampTz now = GetCurrentTimestamp();
@@ -340,8 +352,7 @@ long run_publisher_round()
         publish_status(p, "disabled", now);
         return -1;
     }
-    const std::string settings = configured_settings();
-    if (p.producer && settings != p.producer_settings) {
+    if (p.producer && settings_changed(p)) {
         ereport(LOG, (errmsg("pg_eventstore publisher: Kafka settings changed, rebuilding the producer")));
         drop_producer(p);
         p.backoff_ms = 0;
@@ -352,7 +363,7 @@ long run_publisher_round()
             publish_status(p, "retrying", now);
             return milliseconds_until(p.retry_after, now);
         }
-        create_producer(p, settings);
+        create_producer(p);
         if (report_failure(p)) {
             publish_status(p, "retrying", now);
             return p.backoff_ms;
@@ -378,7 +389,7 @@ long run_publisher_round()
     take_settled_prefixes(p);
     const bool may_read = now >= p.retry_after;
     if (p.event_prefix.count > 0 || p.outbox_prefix.count > 0 || may_read || !p.windows_loaded) {
-        exchange_with_database(p, may_read);
+        exchange_with_database(p, may_read, sequenced_position);
         apply_committed_exchange(p);
     }
     if (p.events.rewind_if_settled() | p.outbox.rewind_if_settled())
@@ -419,7 +430,7 @@ void stop_publisher()
     p.failure.clear();
     take_settled_prefixes(p);
     if (p.windows_loaded && (p.event_prefix.count > 0 || p.outbox_prefix.count > 0))
-        exchange_with_database(p, false);
+        exchange_with_database(p, false, 0);
     p.producer.reset();
 }
 

@@ -19,6 +19,7 @@
 
 #include "pg/gucs.h"
 #include "pg/shared_state.h"
+#include "core/backoff.h"
 #include "job_transaction.h"
 #include "publisher.h"
 #include "sequencer.h"
@@ -50,10 +51,6 @@ namespace eventstore::worker {
 namespace {
 
 using pg::worker_shared_state;
-
-/* Sleep after a failed round, doubling up to a limit, reset by a good round. */
-constexpr long kFirstBackoffMs = 100;
-constexpr long kMaxBackoffMs = 10000;
 
 void set_state(const char *state)
 {
@@ -129,7 +126,7 @@ bool run_jobs_once(long *publisher_sleep_ms)
     if (round.events > 0)
         ConditionVariableBroadcast(&worker_shared_state->position_advanced);
 
-    *publisher_sleep_ms = run_publisher_round();
+    *publisher_sleep_ms = run_publisher_round(round.last_position);
     return true;
 }
 
@@ -210,7 +207,7 @@ void eventstore_worker_main(Datum)
                 if (publisher_sleep_ms >= 0)
                     sleep_ms = Min(sleep_ms, Max(publisher_sleep_ms, 1L));
             } else {
-                backoff_ms = backoff_ms == 0 ? kFirstBackoffMs : Min(backoff_ms * 2, kMaxBackoffMs);
+                backoff_ms = next_backoff_ms(backoff_ms);
                 sleep_ms = backoff_ms;
                 set_state("backing off after error");
             }

@@ -23,26 +23,17 @@ import subprocess
 import sys
 import time
 
+from cluster_control import DSN, query, restart_immediately, worker_pid
 from eventstore_load import connect, run_load
 
-DSN = "host=%s port=%s dbname=%s user=postgres" % (
-    os.environ["PGHOST"], os.environ["PGPORT"], os.environ["PGDATABASE"])
 BOOTSTRAP = os.environ["BOOTSTRAP"]
 BROKER_DIR = os.environ["BROKER_DIR"]
-CLUSTER_DIR = os.environ["CLUSTER_DIR"]
 PROJECT_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PG_BINDIR = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
 BATCH_SIZE = 2000  # pg_eventstore.kafka_batch_size for these tests: the duplicate bound
 
 
 def sql(statement, params=None):
-    connection = connect(DSN, time.time() + 60)
-    connection.autocommit = True
-    cursor = connection.cursor()
-    cursor.execute(statement, params)
-    rows = cursor.fetchall() if cursor.description else None
-    connection.close()
-    return rows
+    return query(DSN, statement, params)
 
 
 def configure_publishing(kafka_config=""):
@@ -262,14 +253,30 @@ def scenario_oversize():
     return report(problems)
 
 
-def worker_pid():
+def scenario_bad_config():
+    """A property librdkafka rejects: the publisher retries with backoff and
+    says why in outbox_status; a reload with a good kafka_config rebuilds the
+    producer and what waited is published (docs/kafka.md, failure modes)."""
+    configure_publishing("no.such.property=1")
+    sql("SELECT eventstore.append('cfg-1', 'Noted', '{\"n\": 1}')")
+    problems = []
     deadline = time.time() + 30
-    while time.time() < deadline:
-        pid = sql("SELECT pid FROM eventstore.worker_status")[0][0]
-        if pid:
-            return pid
+    seen = status()
+    while time.time() < deadline and not (seen["state"] == "retrying"
+                                          and "no.such.property" in (seen["last_error"] or "")):
         time.sleep(0.2)
-    raise AssertionError("no worker")
+        seen = status()
+    print("with the bad property: %s" % seen, flush=True)
+    if seen["state"] != "retrying" or "no.such.property" not in (seen["last_error"] or ""):
+        problems.append("a rejected property did not show as retrying with its name: %s" % seen)
+    if seen["published"] != 0:
+        problems.append("something was published without a producer: %s" % seen)
+    configure_publishing()
+    wait_until_published(1, timeout=60)
+    arrived = [m["key"] for m in consume("eventstore.events")]
+    if arrived != ["cfg-1"]:
+        problems.append("after the reload expected cfg-1 on the topic, got %s" % arrived)
+    return report(problems)
 
 
 def crash_mid_batch(crash):
@@ -297,17 +304,7 @@ def scenario_kill_worker():
 
 
 def scenario_immediate_stop():
-    data = os.path.join(CLUSTER_DIR, "data")
-    prefix = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-
-    def crash():
-        subprocess.run(prefix + [os.path.join(PG_BINDIR, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
-        print("server stopped -m immediate", flush=True)
-        time.sleep(1)
-        subprocess.run(prefix + [os.path.join(PG_BINDIR, "pg_ctl"), "-D", data, "-l",
-                                 os.path.join(CLUSTER_DIR, "server.log"), "-w", "start"], capture_output=True)
-    return crash_mid_batch(crash)
+    return crash_mid_batch(restart_immediately)
 
 
 SCENARIOS = {
@@ -315,6 +312,7 @@ SCENARIOS = {
     "broker-outage": scenario_broker_outage,
     "produce-errors": scenario_produce_errors,
     "oversize": scenario_oversize,
+    "bad-config": scenario_bad_config,
     "kill-worker": scenario_kill_worker,
     "immediate-stop": scenario_immediate_stop,
 }

@@ -23,39 +23,8 @@ import subprocess
 import sys
 import time
 
+from cluster_control import CLUSTER_DIR, DSN, as_postgres, query, restart_immediately, worker_pid
 from eventstore_load import check_sequenced_log, connect, run_load, wait_until_sequenced
-
-PG_BINDIR = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-CLUSTER_DIR = os.environ["CLUSTER_DIR"]
-DSN = "host=%s port=%s dbname=%s user=postgres" % (
-    os.environ["PGHOST"], os.environ["PGPORT"], os.environ["PGDATABASE"])
-
-
-def as_postgres(*command):
-    prefix = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-    return subprocess.run(prefix + [os.path.join(PG_BINDIR, command[0])] + list(command[1:]),
-                          capture_output=True, text=True)
-
-
-def query(dsn, sql, params=None):
-    connection = connect(dsn, time.time() + 60)
-    connection.autocommit = True
-    cursor = connection.cursor()
-    cursor.execute(sql, params)
-    rows = cursor.fetchall() if cursor.description else None
-    connection.close()
-    return rows
-
-
-def worker_pid(dsn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        rows = query(dsn, "SELECT pid FROM eventstore.worker_status")
-        if rows[0][0]:
-            return rows[0][0]
-        time.sleep(0.2)
-    raise AssertionError("the worker did not start within %d s" % timeout)
-
 
 def finish(ledger, extra_ok=True, extra_message=""):
     committed = len(ledger.committed)
@@ -96,17 +65,7 @@ def scenario_kill_worker():
 
 
 def scenario_immediate_stop():
-    data = os.path.join(CLUSTER_DIR, "data")
-
-    def crash():
-        result = as_postgres("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
-        print("pg_ctl stop -m immediate:", result.returncode, result.stdout.strip())
-        time.sleep(1)
-        result = as_postgres("pg_ctl", "-D", data, "-l", os.path.join(CLUSTER_DIR, "server.log"),
-                             "-w", "start")
-        print("pg_ctl start:", result.returncode, result.stdout.strip())
-
-    ledger = crash_during_load(crash)
+    ledger = crash_during_load(restart_immediately)
     worker_pid(DSN)
     return finish(ledger)
 
