@@ -41,7 +41,6 @@
 #include "publisher_queries.h"
 
 extern "C" {
-#include "utils/guc.h"
 #include "utils/timestamp.h"
 }
 
@@ -53,6 +52,14 @@ constexpr uint64_t kOutboxTokenBit = uint64_t{1} << 63;
 
 /* Longest sleep while messages are in flight, should a wakeup be missed. */
 constexpr long kInFlightSafetyNetMs = 50;
+/*
+ * Most event messages one round reads.  The in-flight window
+ * (pg_eventstore.kafka_batch_size) may be larger: it fills over several
+ * rounds.  Short reads let the producer start on the first messages while
+ * the next are read, and keep each round's memory (the SPI result and the
+ * copies handed to librdkafka) small and reused.
+ */
+constexpr int64 kMessagesPerRead = 2000;
 /* How long a clean shutdown waits for outstanding acknowledgements. */
 constexpr int kShutdownFlushMs = 2000;
 
@@ -70,6 +77,8 @@ struct Publisher {
     SettledPrefix outbox_prefix;
     MessageBatch event_batch;    /* read by the current transaction, to send after commit */
     MessageBatch outbox_batch;
+
+    bool more_to_read = false;  /* the last read was cut short by kMessagesPerRead */
 
     std::vector<std::string> log_lines; /* to log from this thread */
     std::string client_error;           /* the producer's last client-wide error, for outbox_status */
@@ -224,18 +233,18 @@ void exchange_with_database(Publisher &p, bool may_read, int64 sequenced_positio
 {
     p.event_batch.clear();
     p.outbox_batch.clear();
+    p.more_to_read = false;
     const int64 batch_size = pg::guc_kafka_batch_size;
 
     begin_job_transaction("pg_eventstore: publishing to Kafka");
     /*
-     * No WAL flush wait at commit: if a crash loses this transaction, the
-     * published position is simply older than what Kafka has, and the
-     * difference is sent again (at-least-once allows it).  It keeps the
-     * publisher from spending an fsync on every round.  The sequencer's
-     * commits stay synchronous: positions must never be reassigned.
+     * Committed with the server's synchronous_commit (normally on), not
+     * asynchronously: a crash must not take back a published position that
+     * was recorded, or the re-sends after restart would reach beyond the
+     * in-flight window, the bound on duplicates that docs/kafka.md promises.
+     * The price is one WAL flush per round that records progress, a few
+     * dozen a second at full drain.
      */
-    (void)set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
-                            false);
     if (!p.windows_loaded)
         p.loaded_position = load_published_position();
     record_settled_events(p.event_prefix);
@@ -243,9 +252,12 @@ void exchange_with_database(Publisher &p, bool may_read, int64 sequenced_positio
     if (may_read) {
         const int64 after = p.windows_loaded ? p.events.last_sent_id() : p.loaded_position;
         const int64 room = batch_size - (p.windows_loaded ? (int64)p.events.size() : 0);
+        const int64 wanted = Min(room, kMessagesPerRead);
         /* Nothing sequenced beyond what was sent: no read (the common wakeup by an acknowledgement). */
-        if (room > 0 && !p.events.needs_rewind() && after < sequenced_position)
-            fetch_event_messages(after, room, p.event_batch);
+        if (wanted > 0 && !p.events.needs_rewind() && after < sequenced_position) {
+            fetch_event_messages(after, wanted, p.event_batch);
+            p.more_to_read = wanted < room && (int64)p.event_batch.size() == wanted;
+        }
         /* Outbox ids are not committed in order: read a batch only once the last one settled. */
         if (p.outbox.size() == p.outbox_prefix.count && !p.outbox.needs_rewind())
             fetch_outbox_messages(batch_size, p.outbox_batch);
@@ -266,7 +278,7 @@ void apply_committed_exchange(Publisher &p)
             p.outbox.remove_prefix(p.outbox_prefix);
         }
         /* Outbox ids may arrive below earlier ones (commit order): start each batch afresh. */
-        if (p.outbox.empty() && !p.outbox_batch.ids.empty())
+        if (p.outbox.empty() && !p.outbox_batch.empty())
             p.outbox.reset(0);
     } catch (const std::exception &e) {
         p.failure = e.what();
@@ -279,11 +291,13 @@ void apply_committed_exchange(Publisher &p)
 void send_batch(Publisher &p, MessageBatch &batch, DeliveryWindow &window, uint64_t token_bit)
 {
     try {
-        for (size_t i = 0; i < batch.ids.size(); i++) {
+        for (size_t i = 0; i < batch.size(); i++) {
             const int64_t id = batch.ids[i];
             const kafka::ProduceResult result = p.producer->produce(batch.messages[i], token_bit | (uint64_t)id);
-            if (result.kind == kafka::ProduceResult::Kind::QueueFull)
-                break; /* the rest is read again next round */
+            if (result.kind == kafka::ProduceResult::Kind::QueueFull) {
+                p.more_to_read = false; /* wait for acknowledgements to make room */
+                break;                  /* the rest is read again next round */
+            }
             window.sent(id);
             if (result.kind == kafka::ProduceResult::Kind::Rejected) {
                 if (result.rejection.outcome == kafka::DeliveryOutcome::Permanent) {
@@ -388,9 +402,15 @@ long run_publisher_round(int64 sequenced_position)
 
     take_settled_prefixes(p);
     const bool may_read = now >= p.retry_after;
+    p.more_to_read = false;
     if (p.event_prefix.count > 0 || p.outbox_prefix.count > 0 || may_read || !p.windows_loaded) {
+        const bool loading = !p.windows_loaded;
         exchange_with_database(p, may_read, sequenced_position);
         apply_committed_exchange(p);
+        /* Where sending starts after a start, a crash or a rebuilt producer: what may be re-sent begins here. */
+        if (loading && p.windows_loaded)
+            ereport(LOG, (errmsg("pg_eventstore publisher: publishing events after global position %lld",
+                                 (long long)p.loaded_position)));
     }
     if (p.events.rewind_if_settled() | p.outbox.rewind_if_settled())
         ereport(LOG, (errmsg("pg_eventstore publisher: sending again from position %lld",
@@ -406,7 +426,10 @@ long run_publisher_round(int64 sequenced_position)
     publish_status(p, now < p.retry_after ? "retrying" : outstanding > 0 ? "publishing" : "idle", now);
     if (now < p.retry_after)
         return milliseconds_until(p.retry_after, now);
-    /* Acknowledgements wake the loop; a short safety net while any are awaited. */
+    /* A read cut short: go on at once.  Otherwise acknowledgements wake the loop. */
+    if (p.more_to_read)
+        return 0;
+    /* A short safety net while acknowledgements are awaited. */
     return outstanding > 0 ? kInFlightSafetyNetMs : -1;
 }
 

@@ -29,13 +29,21 @@ SPIPlanPtr fetch_events_plan()
     if (plan == nullptr) {
         Oid types[] = {INT8OID, INT8OID};
         /*
-         * A custom plan every time: with the values known, this is a short
-         * index range scan on log_positions; a generic plan (chosen after a
-         * few runs) estimates a third of the log and joins all of it.
+         * The next positions first (a range of the log_positions primary
+         * key), then each one's message by primary-key lookups.  OFFSET 0
+         * keeps the lateral subquery from being merged into a join whose
+         * method the planner would pick from statistics: when they were
+         * missing or stale it chose to hash the whole event log, turning a
+         * 10,000-row read into seconds as the log grew.  This shape costs
+         * the same whatever the statistics say.
          */
-        plan = prepare_kept("SELECT global_position, topic, key, payload::text, header_names, header_values "
-                            "FROM eventstore.event_messages "
-                            "WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+        plan = prepare_kept("SELECT m.global_position, m.topic, m.key, m.payload::text, m.header_names, "
+                            "       m.header_values "
+                            "FROM (SELECT global_position FROM eventstore.log_positions "
+                            "      WHERE global_position > $1 ORDER BY global_position LIMIT $2) next "
+                            "CROSS JOIN LATERAL (SELECT * FROM eventstore.event_messages m "
+                            "                    WHERE m.global_position = next.global_position OFFSET 0) m "
+                            "ORDER BY next.global_position",
                             2, types, CURSOR_OPT_CUSTOM_PLAN);
     }
     return plan;
@@ -66,9 +74,8 @@ void copy_messages(MessageBatch &batch)
     for (uint64 i = 0; i < SPI_processed; i++) {
         HeapTuple row = rows->vals[i];
         bool isnull;
-        batch.ids.push_back(DatumGetInt64(SPI_getbinval(row, rows->tupdesc, 1, &isnull)));
-        batch.messages.emplace_back();
-        kafka::OutgoingMessage &message = batch.messages.back();
+        kafka::OutgoingMessage &message =
+            batch.append(DatumGetInt64(SPI_getbinval(row, rows->tupdesc, 1, &isnull)));
         pg::assign_text(message.topic, SPI_getbinval(row, rows->tupdesc, 2, &isnull));
         const Datum key = SPI_getbinval(row, rows->tupdesc, 3, &isnull);
         message.has_key = !isnull;
@@ -79,8 +86,10 @@ void copy_messages(MessageBatch &batch)
         bool names_null, values_null;
         const Datum names = SPI_getbinval(row, rows->tupdesc, 5, &names_null);
         const Datum values = SPI_getbinval(row, rows->tupdesc, 6, &values_null);
-        if (names_null || values_null)
-            continue; /* no headers */
+        if (names_null || values_null) {
+            message.headers.clear(); /* no headers */
+            continue;
+        }
         Datum *name_items, *value_items;
         bool *name_nulls, *value_nulls;
         int name_count, value_count;
@@ -91,7 +100,9 @@ void copy_messages(MessageBatch &batch)
         message.headers.resize(static_cast<size_t>(name_count));
         for (int h = 0; h < name_count && h < value_count; h++) {
             pg::assign_text(message.headers[h].first, name_items[h]);
-            if (!value_nulls[h])
+            if (value_nulls[h])
+                message.headers[h].second.clear();
+            else
                 pg::assign_text(message.headers[h].second, value_items[h]);
         }
     }

@@ -18,15 +18,27 @@
 
 namespace eventstore::worker {
 
-/* Messages read for sending, with their ids (global position or outbox id). */
+/*
+ * Messages read for sending, with their ids (global position or outbox id).
+ * The first ids.size() entries of `messages` are the batch; clear() keeps
+ * every message's string buffers for the next batch, so a round that reads
+ * thousands of messages does not allocate them all anew.
+ */
 struct MessageBatch {
     std::vector<int64_t> ids;
     std::vector<kafka::OutgoingMessage> messages;
-    void clear()
+
+    std::size_t size() const { return ids.size(); }
+    bool empty() const { return ids.empty(); }
+    /* The slot for the next message, with `id`; the caller overwrites every field. */
+    kafka::OutgoingMessage &append(int64_t id)
     {
-        ids.clear();
-        messages.clear();
+        ids.push_back(id);
+        if (messages.size() < ids.size())
+            messages.emplace_back();
+        return messages[ids.size() - 1];
     }
+    void clear() { ids.clear(); }
 };
 
 /* eventstore.publisher_state.published_position. */

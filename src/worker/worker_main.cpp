@@ -182,6 +182,14 @@ void eventstore_worker_main(Datum)
 
     BackgroundWorkerInitializeConnection(pg::guc_database, nullptr, 0);
     pgstat_report_appname("pg_eventstore worker");
+    /*
+     * The worker's statements are short, planned for each round and run
+     * many times a second: compiling one with the JIT or starting parallel
+     * workers for it costs more than it can save.  Set over any
+     * configuration file value, so a reload does not bring them back.
+     */
+    SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("max_parallel_workers_per_gather", "0", PGC_SUSET, PGC_S_OVERRIDE);
     ereport(LOG, (errmsg("pg_eventstore worker started for database \"%s\"", pg::guc_database)));
 
     MemoryContext loop_context =
@@ -205,12 +213,22 @@ void eventstore_worker_main(Datum)
                 backoff_ms = 0;
                 set_state(installed ? "idle" : "waiting for extension");
                 if (publisher_sleep_ms >= 0)
-                    sleep_ms = Min(sleep_ms, Max(publisher_sleep_ms, 1L));
+                    sleep_ms = Min(sleep_ms, publisher_sleep_ms);
             } else {
                 backoff_ms = next_backoff_ms(backoff_ms);
                 sleep_ms = backoff_ms;
                 set_state("backing off after error");
             }
+            /*
+             * A background worker reports its table statistics only when
+             * asked.  Without this, the rows it writes (log_positions,
+             * publisher_state) never reach the statistics collector, so
+             * autovacuum never analyzes or vacuums those tables, and the
+             * planner, knowing nothing of log_positions, turned the
+             * publisher's 10,000-row read into a hash join over the whole
+             * log.  At most once a second; between transactions.
+             */
+            (void)pgstat_report_stat(false);
             SpinLockAcquire(&pg::worker_shared_state->mutex);
             pg::worker_shared_state->last_loop_at = GetCurrentTimestamp();
             pg::worker_shared_state->loops++;
