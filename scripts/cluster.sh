@@ -37,6 +37,16 @@ start)
         -c "CREATE DATABASE \"$database\"" >/dev/null
     as_postgres psql -h "$dir" -p "$port" -U postgres -d "$database" -qAt \
         -c "CREATE EXTENSION pg_eventstore" >/dev/null
+    # The worker's first start found no database yet and it is restarted a
+    # few seconds later; return only once it runs, so that whatever the
+    # caller does next (a load, a crash) happens with the worker at work.
+    for _ in $(seq 1 150); do
+        pid=$(as_postgres psql -h "$dir" -p "$port" -U postgres -d "$database" -qAt \
+            -c "SELECT pid FROM eventstore.worker_status WHERE state <> 'waiting for extension'")
+        [ -n "$pid" ] && break
+        sleep 0.1
+    done
+    [ -n "$pid" ] || { echo "cluster.sh: the worker did not start within 15 s" >&2; exit 1; }
     ;;
 stop)
     mode=${3:-fast}

@@ -18,6 +18,7 @@ Run with Debian's /usr/bin/python3 (it has psycopg2).
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -279,20 +280,79 @@ def scenario_bad_config():
     return report(problems)
 
 
+def wait_for_producer(timeout=30):
+    """Waits until the publisher has its producer, so a load meets a working publisher."""
+    deadline = time.time() + timeout
+    while status()["state"] not in ("idle", "publishing"):
+        if time.time() > deadline:
+            raise AssertionError("the publisher did not start within %d s: %s" % (timeout, status()))
+        time.sleep(0.1)
+
+
+RESUMED = re.compile(r"pg_eventstore publisher: publishing events after global position (\d+)")
+
+
+def resume_positions():
+    """Every position the publisher (re)started sending after, oldest first, from the server log."""
+    with open(os.path.join(os.environ["CLUSTER_DIR"], "server.log"), errors="replace") as log:
+        return [int(match.group(1)) for match in RESUMED.finditer(log.read())]
+
+
 def crash_mid_batch(crash):
+    """Crashes while messages are written to Kafka but not acknowledged, then
+    checks at-least-once delivery and that the duplicates come only from that
+    window: after the position the publisher resumed from, and no further than
+    one window (kafka_batch_size) beyond it."""
     configure_publishing()
+    wait_for_producer()
     target = int(os.environ.get("EVENTS", "30000"))
+    at_crash = {}
 
     def saboteur(ledger):
         while ledger.count() < target // 2:
             time.sleep(0.05)
-        print("before the crash: %s" % status(), flush=True)
+        # Slow acknowledgements (the brokers write at once and answer 300 ms
+        # later), so that a window is surely written but unacknowledged.
+        for broker_id in (1, 2, 3):
+            broker("rtt", str(broker_id), "300")
+        deadline = time.time() + 30
+        while not (status()["in_flight"] > 0 and status()["published"] > 0):
+            if time.time() > deadline:
+                raise AssertionError("nothing in flight to crash in: %s" % status())
+            time.sleep(0.05)
+        time.sleep(0.5)
+        at_crash.update(status())
+        print("before the crash: %s" % at_crash, flush=True)
         crash()
+        for broker_id in (1, 2, 3):
+            broker("rtt", str(broker_id), "0")
 
     ledger = load(target, during=saboteur)
     wait_until_published(len(ledger.committed))
-    # At-least-once: duplicates only from the window that was in flight.
-    return report(check_event_stream(consume("eventstore.events"), ledger, max_duplicates=BATCH_SIZE))
+    messages = consume("eventstore.events")
+    problems = check_event_stream(messages, ledger, max_duplicates=BATCH_SIZE)
+
+    resumes = resume_positions()
+    print("publisher resumed after positions %s" % resumes, flush=True)
+    if len(resumes) < 2:
+        return report(problems + ["the server log shows no restart of the publisher: %s" % resumes])
+    resumed_after = resumes[-1]
+    if resumed_after < at_crash["published"]:
+        problems.append("the crash took back recorded progress: published %d before, resumed after %d"
+                        % (at_crash["published"], resumed_after))
+    deliveries = {}
+    for message in messages:
+        position = int(message["headers"]["es_global_position"])
+        deliveries[position] = deliveries.get(position, 0) + 1
+    duplicated = sorted(position for position, count in deliveries.items() if count > 1)
+    print("duplicated positions: %d, from %s to %s" % (len(duplicated), duplicated[:1], duplicated[-1:]), flush=True)
+    if not duplicated:
+        problems.append("no duplicates: the crash did not catch a written, unacknowledged window")
+    outside = [p for p in duplicated if not resumed_after < p <= resumed_after + BATCH_SIZE]
+    if outside:
+        problems.append("%d duplicates outside the in-flight window (%d, %d], e.g. %s"
+                        % (len(outside), resumed_after, resumed_after + BATCH_SIZE, outside[:5]))
+    return report(problems)
 
 
 def scenario_kill_worker():
