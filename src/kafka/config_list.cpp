@@ -56,6 +56,14 @@ std::vector<Property> default_producer_properties()
         {"compression.codec", "lz4"},
         /* A few ms of batching: large batches under load, low latency when idle. */
         {"linger.ms", "5"},
+        /*
+         * No local timeout: while Kafka is unreachable, messages wait in the
+         * producer and go out in order when it is back.  A timeout fails the
+         * oldest messages first while younger ones of the same partition
+         * may still get through once the broker returns; re-sending the
+         * failed ones would then put a stream's events out of order.
+         */
+        {"message.timeout.ms", "0"},
         {"client.id", "pg_eventstore"},
     };
 }
@@ -72,6 +80,11 @@ std::vector<Property> producer_properties(const std::string &bootstrap_servers, 
             property.second != "all" && property.second != "-1")
             throw std::invalid_argument("kafka_config cannot set " + property.first + "=" + property.second +
                                         ": events are published with acks=all so that nothing acknowledged is lost");
+        if ((property.first == "message.timeout.ms" || property.first == "delivery.timeout.ms") &&
+            property.second != "0")
+            throw std::invalid_argument("kafka_config cannot set " + property.first + "=" + property.second +
+                                        ": a message that times out can be overtaken by a later one of its "
+                                        "stream, so the publisher waits for Kafka without a time limit");
         if (property.first == "bootstrap.servers")
             throw std::invalid_argument("set the brokers with pg_eventstore.kafka_bootstrap_servers, not in "
                                         "kafka_config");

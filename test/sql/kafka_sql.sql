@@ -70,6 +70,7 @@ DELETE FROM eventstore.outbox;
 \set VERBOSITY default
 ALTER SYSTEM SET pg_eventstore.kafka_config = 'acks=1';
 ALTER SYSTEM SET pg_eventstore.kafka_config = 'enable.idempotence=false';
+ALTER SYSTEM SET pg_eventstore.kafka_config = 'linger.ms=20; message.timeout.ms=30000';
 ALTER SYSTEM SET pg_eventstore.kafka_config = 'linger.ms';
 \set VERBOSITY terse
 CREATE ROLE kafka_sql_reader LOGIN IN ROLE eventstore_reader;

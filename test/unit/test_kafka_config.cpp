@@ -47,6 +47,7 @@ TEST(KafkaProducerProperties, DefaultsGuaranteeIdempotentAcksAll)
     const auto properties = producer_properties("127.0.0.1:9092", "linger.ms=20");
     EXPECT_EQ(value_of(properties, "enable.idempotence"), "true");
     EXPECT_EQ(value_of(properties, "acks"), "all");
+    EXPECT_EQ(value_of(properties, "message.timeout.ms"), "0") << "messages wait for Kafka without a time limit";
     EXPECT_EQ(value_of(properties, "bootstrap.servers"), "127.0.0.1:9092");
     EXPECT_EQ(value_of(properties, "linger.ms"), "20") << "the user's value comes last and wins";
 }
@@ -57,7 +58,10 @@ TEST(KafkaProducerProperties, RefusesToWeakenDeliveryGuarantees)
     EXPECT_THROW(producer_properties("b:9092", "acks=1"), std::invalid_argument);
     EXPECT_THROW(producer_properties("b:9092", "request.required.acks=0"), std::invalid_argument);
     EXPECT_THROW(producer_properties("b:9092", "bootstrap.servers=other:9092"), std::invalid_argument);
+    EXPECT_THROW(producer_properties("b:9092", "message.timeout.ms=5000"), std::invalid_argument);
+    EXPECT_THROW(producer_properties("b:9092", "delivery.timeout.ms=300000"), std::invalid_argument);
     EXPECT_NO_THROW(producer_properties("b:9092", "acks=-1"));
+    EXPECT_NO_THROW(producer_properties("b:9092", "message.timeout.ms=0"));
 }
 
 TEST(KafkaDeliveryError, TooLargeAndBadTopicArePermanent)
