@@ -54,8 +54,13 @@ std::vector<Property> default_producer_properties()
         {"enable.idempotence", "true"},
         {"acks", "all"},
         {"compression.codec", "lz4"},
-        /* A few ms of batching: large batches under load, low latency when idle. */
-        {"linger.ms", "5"},
+        /*
+         * 1 ms of batching, not librdkafka's 5: under load batches fill
+         * while earlier requests are in flight anyway, and at a steady
+         * 5,000 events/s it took about 3 ms off the median commit-to-ack
+         * time without lowering the drain rate (docs/performance.md).
+         */
+        {"linger.ms", "1"},
         /*
          * No local timeout: while Kafka is unreachable, messages wait in the
          * producer and go out in order when it is back.  A timeout fails the

@@ -61,6 +61,7 @@ void wake_worker()
     if (worker_shared_state == nullptr)
         return;
     SpinLockAcquire(&worker_shared_state->mutex);
+    worker_shared_state->commit_wakeups++;
     Latch *latch = worker_shared_state->latch;
     SpinLockRelease(&worker_shared_state->mutex);
     if (latch != nullptr)

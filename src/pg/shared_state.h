@@ -36,6 +36,7 @@ struct WorkerSharedState {
     slock_t mutex;               /* protects every field below */
     pid_t pid;                   /* 0 when no worker runs */
     Latch *latch;                /* the worker's process latch, NULL when none */
+    uint64 commit_wakeups;       /* times wake_worker() ran: commits the sequencer has not seen yet move it */
     char state[32];              /* "starting", "idle", "working", "standby", "waiting for extension" */
     TimestampTz started_at;
     TimestampTz last_loop_at;
@@ -56,7 +57,7 @@ extern WorkerSharedState *worker_shared_state;
 /* Hooks installed from _PG_init under shared_preload_libraries. */
 void install_shared_state_hooks();
 
-/* Sets the worker's latch if a worker is running. Safe from any backend. */
+/* Counts a commit for the sequencer and sets the worker's latch if a worker is running. Safe from any backend. */
 void wake_worker();
 
 }  // namespace eventstore::pg

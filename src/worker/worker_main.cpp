@@ -101,12 +101,34 @@ void reload_configuration_if_asked()
 }
 
 /*
- * Runs the jobs once, each in its own transaction.  Returns false when the
- * extension is not installed in the worker's database.  *publisher_sleep_ms
- * is the longest the publisher wants the loop to sleep (-1: no limit).
+ * When the sequencer has work.  A round costs a transaction and a WAL flush,
+ * and the loop also wakes for every batch of Kafka acknowledgements, so a
+ * round runs only when an append committed since the last round began (the
+ * commit_wakeups counter, which a committing appender bumps after its
+ * transaction became visible), on the naptime safety net (prepared
+ * transactions, restored rows), and whenever the last round did not finish.
+ * Plain data: survives an ERROR in a round.
  */
-bool run_jobs_once(long *publisher_sleep_ms)
+struct SequencerSchedule {
+    bool due = true;              /* run at the next loop whatever the counter says */
+    uint64 wakeups_seen = 0;      /* commit_wakeups when the last finished round began */
+    int64 sequenced_position = 0; /* what the last finished round left, for the publisher */
+};
+SequencerSchedule sequencer_schedule;
+
+uint64 read_commit_wakeups()
 {
+    SpinLockAcquire(&worker_shared_state->mutex);
+    const uint64 wakeups = worker_shared_state->commit_wakeups;
+    SpinLockRelease(&worker_shared_state->mutex);
+    return wakeups;
+}
+
+/* Runs a sequencer round; false when the extension is not installed. */
+bool run_sequencer_round()
+{
+    /* Read before the round's snapshot: a commit counted later moves the counter again. */
+    const uint64 wakeups = read_commit_wakeups();
     begin_job_transaction("pg_eventstore: sequencing");
     const bool installed = OidIsValid(get_extension_oid("pg_eventstore", true));
     SequencerRound round = {0, 0};
@@ -126,7 +148,25 @@ bool run_jobs_once(long *publisher_sleep_ms)
     if (round.events > 0)
         ConditionVariableBroadcast(&worker_shared_state->position_advanced);
 
-    *publisher_sleep_ms = run_publisher_round(round.last_position);
+    sequencer_schedule.wakeups_seen = wakeups;
+    sequencer_schedule.sequenced_position = round.last_position;
+    sequencer_schedule.due = false;
+    return true;
+}
+
+/*
+ * Runs the jobs once, each in its own transaction.  Returns false when the
+ * extension is not installed in the worker's database.  *publisher_sleep_ms
+ * is the longest the publisher wants the loop to sleep (-1: no limit).
+ */
+bool run_jobs_once(long *publisher_sleep_ms)
+{
+    if (sequencer_schedule.due || read_commit_wakeups() != sequencer_schedule.wakeups_seen) {
+        sequencer_schedule.due = true; /* until this round finishes */
+        if (!run_sequencer_round())
+            return false;
+    }
+    *publisher_sleep_ms = run_publisher_round(sequencer_schedule.sequenced_position);
     return true;
 }
 
@@ -217,6 +257,7 @@ void eventstore_worker_main(Datum)
             } else {
                 backoff_ms = next_backoff_ms(backoff_ms);
                 sleep_ms = backoff_ms;
+                sequencer_schedule.due = true; /* the extension may be gone: look again */
                 set_state("backing off after error");
             }
             /*
@@ -245,7 +286,14 @@ void eventstore_worker_main(Datum)
         const pgsocket kafka_fd = backoff_ms > 0 ? PGINVALID_SOCKET : publisher_wakeup_fd();
         if (kafka_fd != PGINVALID_SOCKET)
             events |= WL_SOCKET_READABLE;
-        (void)WaitLatchOrSocket(MyLatch, events, kafka_fd, sleep_ms, PG_WAIT_EXTENSION);
+        const int woke = WaitLatchOrSocket(MyLatch, events, kafka_fd, sleep_ms, PG_WAIT_EXTENSION);
+        /*
+         * The naptime safety net ran out: a commit that did not wake the
+         * worker (COMMIT PREPARED, restored rows) is found now.  Shorter
+         * timeouts are the publisher's and say nothing about commits.
+         */
+        if ((woke & WL_TIMEOUT) && sleep_ms >= pg::guc_worker_naptime_ms)
+            sequencer_schedule.due = true;
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();
     }
