@@ -81,6 +81,13 @@ Producer::Producer(const std::vector<Property> &properties) : log_buffer_(std::m
     fcntl(wakeup_write_fd_, F_SETFD, FD_CLOEXEC);
     main_queue_ = rd_kafka_queue_get_main(client_);
     rd_kafka_queue_io_event_enable(main_queue_, wakeup_write_fd_, "1", 1);
+    /*
+     * The client's threads started in rd_kafka_new: a first error (say, a
+     * refused connection) may already be queued, and librdkafka announces
+     * only the queue's change from empty, so announce that one here.
+     */
+    if (rd_kafka_queue_length(main_queue_) > 0)
+        (void)!write(wakeup_write_fd_, "1", 1);
 }
 
 Producer::~Producer()
