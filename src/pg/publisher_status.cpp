@@ -32,9 +32,9 @@ Datum eventstore_publisher_status(PG_FUNCTION_ARGS)
     bool nulls[kColumns];
 
     PublisherSharedState copy;
-    SpinLockAcquire(&worker_shared_state->mutex);
+    LWLockAcquire(worker_shared_state->lock, LW_SHARED);
     memcpy(&copy, &worker_shared_state->publisher, sizeof copy);
-    SpinLockRelease(&worker_shared_state->mutex);
+    LWLockRelease(worker_shared_state->lock);
 
     memset(nulls, false, sizeof nulls);
     values[0] = CStringGetTextDatum(copy.state);

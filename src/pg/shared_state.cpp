@@ -26,6 +26,7 @@ void request_shared_memory(void)
     if (previous_shmem_request_hook)
         previous_shmem_request_hook();
     RequestAddinShmemSpace(MAXALIGN(sizeof(WorkerSharedState)));
+    RequestNamedLWLockTranche("pg_eventstore", 1);
 }
 
 void attach_shared_memory(void)
@@ -38,9 +39,12 @@ void attach_shared_memory(void)
         (WorkerSharedState *)ShmemInitStruct("pg_eventstore worker", sizeof(WorkerSharedState), &found);
     if (!found) {
         memset(worker_shared_state, 0, sizeof(WorkerSharedState));
-        SpinLockInit(&worker_shared_state->mutex);
+        worker_shared_state->lock = &(GetNamedLWLockTranche("pg_eventstore"))->lock;
+        pg_atomic_init_u64(&worker_shared_state->commit_wakeups, 0);
+        pg_atomic_init_u64(&worker_shared_state->sequenced_position, 0);
+        pg_atomic_init_u64(&worker_shared_state->loops, 0);
         ConditionVariableInit(&worker_shared_state->position_advanced);
-        strlcpy(worker_shared_state->state, "not started", sizeof worker_shared_state->state);
+        strlcpy(worker_shared_state->worker.state, "not started", sizeof worker_shared_state->worker.state);
         strlcpy(worker_shared_state->publisher.state, "not started", sizeof worker_shared_state->publisher.state);
     }
     LWLockRelease(AddinShmemInitLock);
@@ -60,12 +64,16 @@ void wake_worker()
 {
     if (worker_shared_state == nullptr)
         return;
-    SpinLockAcquire(&worker_shared_state->mutex);
-    worker_shared_state->commit_wakeups++;
+    /* The append path's share of the worker: one atomic add, no lock. */
+    pg_atomic_fetch_add_u64(&worker_shared_state->commit_wakeups, 1);
     Latch *latch = worker_shared_state->latch;
-    SpinLockRelease(&worker_shared_state->mutex);
     if (latch != nullptr)
         SetLatch(latch);
+}
+
+int64 shared_sequenced_position()
+{
+    return (int64)pg_atomic_read_u64(&worker_shared_state->sequenced_position);
 }
 
 }  // namespace eventstore::pg

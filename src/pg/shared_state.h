@@ -1,9 +1,19 @@
 /*
  * shared_state.h — the worker's state in shared memory.
  *
- * Written by the background worker, read by the eventstore.worker_status view
- * and by backends that wake the worker (its latch) or wait for a position.
- * Exists only when pg_eventstore is in shared_preload_libraries.
+ * Written by the background worker, read by the eventstore.worker_status and
+ * eventstore.outbox_status views and by backends that wake the worker (its
+ * latch) or wait for a position.  Exists only when pg_eventstore is in
+ * shared_preload_libraries.
+ *
+ * Two kinds of field, two kinds of protection:
+ *   - counters that hot paths touch (every committing appender bumps
+ *     commit_wakeups; wait_for_position polls sequenced_position) are
+ *     atomics: no lock at all;
+ *   - the descriptive fields (state names, error texts, timestamps) are
+ *     copied under `lock`, an LWLock, because a copy of a few hundred bytes
+ *     is too long for a spinlock section.  Timestamps are read from the
+ *     clock before the lock is taken.
  */
 #ifndef EVENTSTORE_PG_SHARED_STATE_H
 #define EVENTSTORE_PG_SHARED_STATE_H
@@ -11,9 +21,10 @@
 #include "pg_includes.h"
 
 extern "C" {
+#include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
-#include "storage/spin.h"
+#include "storage/lwlock.h"
 #include "utils/timestamp.h"
 }
 
@@ -21,7 +32,7 @@ namespace eventstore::pg {
 
 constexpr int kLastErrorBytes = 512;
 
-/* The Kafka publisher's part, behind the eventstore.outbox_status view. */
+/* The Kafka publisher's part, behind the eventstore.outbox_status view.  Under `lock`. */
 struct PublisherSharedState {
     char state[32];              /* "disabled", "connecting", "publishing", "idle", "retrying" */
     int64 in_flight;             /* messages sent and not yet acknowledged */
@@ -32,22 +43,33 @@ struct PublisherSharedState {
     char last_error[kLastErrorBytes];
 };
 
-struct WorkerSharedState {
-    slock_t mutex;               /* protects every field below */
+/* The descriptive part of the worker's state, copied whole by worker_status.  Under `lock`. */
+struct WorkerDescription {
     pid_t pid;                   /* 0 when no worker runs */
-    Latch *latch;                /* the worker's process latch, NULL when none */
-    uint64 commit_wakeups;       /* times wake_worker() ran: commits the sequencer has not seen yet move it */
-    char state[32];              /* "starting", "idle", "working", "standby", "waiting for extension" */
+    char state[32];              /* "starting", "idle", "working", "standby", "backing off after error", ... */
     TimestampTz started_at;
     TimestampTz last_loop_at;
-    int64 loops;
     int worker_naptime_ms;       /* the value of pg_eventstore.worker_naptime in use */
-    int64 sequenced_position;    /* highest global position assigned (committed) */
     int64 last_batch_events;     /* events in the last non-empty sequencer batch */
     TimestampTz last_sequenced_at;
     TimestampTz last_error_at;
     char last_error[kLastErrorBytes];
+};
+
+struct WorkerSharedState {
+    LWLock *lock;                       /* protects `worker` and `publisher` */
+    /*
+     * The worker's process latch, NULL when none.  Written by the worker
+     * under `lock`; read without it by committing appenders (an aligned
+     * pointer is read whole, and a stale value only costs one wakeup that
+     * the naptime covers).
+     */
+    Latch *volatile latch;
+    pg_atomic_uint64 commit_wakeups;    /* commits that asked to wake the worker */
+    pg_atomic_uint64 sequenced_position; /* highest global position assigned (committed) */
+    pg_atomic_uint64 loops;             /* worker loop iterations since start */
     ConditionVariable position_advanced; /* broadcast after each sequencer commit */
+    WorkerDescription worker;
     PublisherSharedState publisher;
 };
 
@@ -59,6 +81,9 @@ void install_shared_state_hooks();
 
 /* Counts a commit for the sequencer and sets the worker's latch if a worker is running. Safe from any backend. */
 void wake_worker();
+
+/* The highest committed global position the sequencer has published to shared memory. */
+int64 shared_sequenced_position();
 
 }  // namespace eventstore::pg
 

@@ -9,9 +9,13 @@
  */
 #include "pg_includes.h"
 
+#include "gucs.h"
 #include "shared_state.h"
 
+#include <cstring>
+
 extern "C" {
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
@@ -20,17 +24,7 @@ extern "C" {
 
 using eventstore::pg::worker_shared_state;
 
-namespace {
-
-int64 sequenced_position()
-{
-    SpinLockAcquire(&worker_shared_state->mutex);
-    const int64 position = worker_shared_state->sequenced_position;
-    SpinLockRelease(&worker_shared_state->mutex);
-    return position;
-}
-
-}  // namespace
+using eventstore::pg::shared_sequenced_position;
 
 extern "C" {
 
@@ -42,6 +36,9 @@ Datum eventstore_wait_for_position(PG_FUNCTION_ARGS)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("position and timeout must not be NULL")));
     const int64 target = PG_GETARG_INT64(0);
     Interval *timeout = PG_GETARG_INTERVAL_P(1);
+    if (target < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("position must be 0 or more, got %lld", (long long)target)));
     if (timeout->month != 0 || timeout->day != 0 || timeout->time < 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("timeout must be a non-negative interval of hours, minutes or seconds, got %s",
@@ -50,13 +47,20 @@ Datum eventstore_wait_for_position(PG_FUNCTION_ARGS)
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("the pg_eventstore worker is not running"),
                         errhint("Add pg_eventstore to shared_preload_libraries and restart the server.")));
+    /* The worker sequences one database; its position says nothing about this one's log. */
+    const char *database = get_database_name(MyDatabaseId);
+    if (database == nullptr || strcmp(database, eventstore::pg::guc_database) != 0)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the pg_eventstore worker sequences database \"%s\", not \"%s\"",
+                               eventstore::pg::guc_database, database ? database : "?"),
+                        errhint("Set pg_eventstore.database to the database that holds the event store.")));
 
     const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout->time / 1000);
-    bool reached = sequenced_position() >= target;
+    bool reached = shared_sequenced_position() >= target;
     if (!reached) {
         ConditionVariablePrepareToSleep(&worker_shared_state->position_advanced);
         for (;;) {
-            reached = sequenced_position() >= target;
+            reached = shared_sequenced_position() >= target;
             if (reached)
                 break;
             const long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);

@@ -15,7 +15,7 @@ extern "C" {
 }
 
 using eventstore::pg::worker_shared_state;
-using eventstore::pg::WorkerSharedState;
+using eventstore::pg::WorkerDescription;
 
 extern "C" {
 
@@ -31,10 +31,10 @@ Datum eventstore_worker_status(PG_FUNCTION_ARGS)
     bool nulls[12];
     memset(nulls, 0, sizeof nulls);
 
-    WorkerSharedState copy;
-    SpinLockAcquire(&worker_shared_state->mutex);
-    memcpy(&copy, worker_shared_state, sizeof copy);
-    SpinLockRelease(&worker_shared_state->mutex);
+    WorkerDescription copy;
+    LWLockAcquire(worker_shared_state->lock, LW_SHARED);
+    memcpy(&copy, &worker_shared_state->worker, sizeof copy);
+    LWLockRelease(worker_shared_state->lock);
 
     values[0] = Int32GetDatum(copy.pid);
     nulls[0] = copy.pid == 0;
@@ -44,8 +44,8 @@ Datum eventstore_worker_status(PG_FUNCTION_ARGS)
     nulls[3] = copy.started_at == 0;
     values[4] = TimestampTzGetDatum(copy.last_loop_at);
     nulls[4] = copy.last_loop_at == 0;
-    values[5] = Int64GetDatum(copy.loops);
-    values[6] = Int64GetDatum(copy.sequenced_position);
+    values[5] = Int64GetDatum((int64)pg_atomic_read_u64(&worker_shared_state->loops));
+    values[6] = Int64GetDatum(eventstore::pg::shared_sequenced_position());
     values[7] = Int64GetDatum(copy.last_batch_events);
     values[8] = TimestampTzGetDatum(copy.last_sequenced_at);
     nulls[8] = copy.last_sequenced_at == 0;

@@ -136,11 +136,12 @@ void drop_producer(Publisher &p)
 
 void record_error(const std::string &message)
 {
-    SpinLockAcquire(&pg::worker_shared_state->mutex);
+    const TimestampTz now = GetCurrentTimestamp();
+    LWLockAcquire(pg::worker_shared_state->lock, LW_EXCLUSIVE);
     strlcpy(pg::worker_shared_state->publisher.last_error, message.c_str(),
             sizeof pg::worker_shared_state->publisher.last_error);
-    pg::worker_shared_state->publisher.last_error_at = GetCurrentTimestamp();
-    SpinLockRelease(&pg::worker_shared_state->mutex);
+    pg::worker_shared_state->publisher.last_error_at = now;
+    LWLockRelease(pg::worker_shared_state->lock);
 }
 
 /* A failed attempt: remember why and wait longer before the next one. */
@@ -328,14 +329,14 @@ void publish_status(Publisher &p, const char *status, TimestampTz now)
         p.rate_sample_at = now;
         p.rate_sample_total = p.acknowledged_total;
     }
-    SpinLockAcquire(&pg::worker_shared_state->mutex);
+    LWLockAcquire(pg::worker_shared_state->lock, LW_EXCLUSIVE);
     pg::PublisherSharedState &shared = pg::worker_shared_state->publisher;
     strlcpy(shared.state, status, sizeof shared.state);
     shared.in_flight = (int64)(p.events.outstanding() + p.outbox.outstanding());
     shared.acknowledged_total = p.acknowledged_total;
     shared.messages_per_second = p.messages_per_second;
     shared.last_acknowledged_at = p.last_acknowledged_at;
-    SpinLockRelease(&pg::worker_shared_state->mutex);
+    LWLockRelease(pg::worker_shared_state->lock);
 }
 
 /* Reports a failure a C++ step left in p.failure; true when there was one. */

@@ -64,10 +64,10 @@ SPIPlanPtr fetch_outbox_plan()
         /* es_outbox_id lets consumers drop the duplicates at-least-once allows. */
         plan = prepare_kept("SELECT o.message_id, o.topic, o.key, o.payload::text, hs.names, hs.vals "
                             "FROM (SELECT message_id, topic, key, payload, "
-                            "             headers || jsonb_build_object('es_outbox_id', message_id::text) AS headers "
+                            "             headers || pg_catalog.jsonb_build_object('es_outbox_id', message_id::text) AS headers "
                             "      FROM eventstore.outbox ORDER BY message_id LIMIT $1) o "
-                            "LEFT JOIN LATERAL (SELECT array_agg(h.key) AS names, array_agg(h.value) AS vals "
-                            "                   FROM jsonb_each_text(o.headers) h) hs ON true "
+                            "LEFT JOIN LATERAL (SELECT pg_catalog.array_agg(h.key) AS names, pg_catalog.array_agg(h.value) AS vals "
+                            "                   FROM pg_catalog.jsonb_each_text(o.headers) h) hs ON true "
                             "ORDER BY o.message_id",
                             1, types);
     }
@@ -159,7 +159,7 @@ void record_settled_events(const SettledPrefix &prefix)
         Oid advance_types[] = {INT8OID};
         advance_plan = prepare_kept("INSERT INTO eventstore.publisher_state AS s (published_position) VALUES ($1) "
                                     "ON CONFLICT (singleton) DO UPDATE "
-                                    "SET published_position = excluded.published_position, updated_at = now() "
+                                    "SET published_position = excluded.published_position, updated_at = pg_catalog.now() "
                                     "WHERE s.published_position < excluded.published_position",
                                     1, advance_types);
     }
