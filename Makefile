@@ -20,6 +20,14 @@ WORKER_SOURCES = $(wildcard src/worker/*.cpp)
 KAFKA_SOURCES  = $(wildcard src/kafka/*.cpp)
 OBJS = $(CORE_SOURCES:.cpp=.o) $(KAFKA_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o) $(WORKER_SOURCES:.cpp=.o)
 
+# pg_regress suites in PGXS's layout: sql/NAME.sql, expected/NAME.out, run in
+# regress_schedule's order.  `make installcheck` runs them against a server
+# that preloads pg_eventstore with pg_eventstore.database = 'eventstore_regress'
+# (the worker sequences only that database); `make installcheck
+# REGRESS="setup append"` runs one file after the setup it needs.
+REGRESS      = $(shell sed -e 's/\#.*//' $(CURDIR)/regress_schedule)
+REGRESS_OPTS = --dbname=eventstore_regress
+
 PG_CONFIG ?= pg_config
 WERROR    ?=
 # -MMD -MP: each object also writes its header dependencies (a .d file,

@@ -28,11 +28,13 @@ record() {  # record NAME STATUS
 }
 
 # The test inputs are copied to a directory the postgres user owns: the
-# checkout may live where that user cannot read or write.
+# checkout may live where that user cannot read or write.  pg_regress's
+# suites are in PGXS's layout (sql/, expected/); the isolation specs and
+# their outputs in test/.
 prepare_test_copy() {
     local dir
     dir=$(make_work_dir "$1")
-    cp -r test "$dir/test"
+    cp -r test sql expected regress.conf "$dir/"
     [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir"
     echo "$dir"
 }
@@ -42,17 +44,18 @@ run_unit() {
     bash scripts/unit.sh
 }
 
-# run_pg_regress_driver SUITE DRIVER TESTS...: PostgreSQL's regression driver
-# (pg_regress or pg_isolation_regress) on a temporary instance with the
-# worker preloaded; shows the differences when something fails.
+# run_pg_regress_driver SUITE DRIVER INPUTDIR TESTS...: PostgreSQL's
+# regression driver (pg_regress or pg_isolation_regress) on a temporary
+# instance with the worker preloaded; shows the differences when something
+# fails.  INPUTDIR is relative to the project root.
 run_pg_regress_driver() {
-    local suite=$1 driver=$2
-    shift 2
+    local suite=$1 driver=$2 inputdir=$3
+    shift 3
     local dir
     dir=$(prepare_test_copy "$suite")
     as_postgres "$driver" \
-        --temp-instance="$dir/tmp_check" --temp-config="$dir/test/regress.conf" \
-        --inputdir="$dir/test" --outputdir="$dir" --bindir="$PG_BINDIR" \
+        --temp-instance="$dir/tmp_check" --temp-config="$dir/regress.conf" \
+        --inputdir="$dir/$inputdir" --outputdir="$dir" --bindir="$PG_BINDIR" \
         --dbname=eventstore_regress "$@"
     local status=$?
     [ $status -eq 0 ] || cat "$dir/regression.diffs" 2>/dev/null | head -200
@@ -62,14 +65,14 @@ run_pg_regress_driver() {
 run_regress() {
     say "pg_regress"
     # shellcheck disable=SC2046  # one test name per word
-    run_pg_regress_driver regress "$PGXS_DIR/src/test/regress/pg_regress" \
-        $(sed -e 's/#.*//' test/regress_schedule | xargs)
+    run_pg_regress_driver regress "$PGXS_DIR/src/test/regress/pg_regress" . \
+        $(sed -e 's/#.*//' regress_schedule | xargs)
 }
 
 run_isolation() {
     say "isolation specs"
     # shellcheck disable=SC2046
-    run_pg_regress_driver isolation "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
+    run_pg_regress_driver isolation "$PGXS_DIR/src/test/isolation/pg_isolation_regress" test \
         $(cd test/specs && ls *.spec | sed 's/\.spec$//' | xargs)
 }
 

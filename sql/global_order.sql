@@ -12,7 +12,7 @@ SELECT (SELECT count(*) FROM eventstore.events) = (SELECT count(*) FROM eventsto
 
 -- read_all pages through the log in order.
 SELECT bool_and(r.global_position > 0) AS positioned, count(*)
-FROM eventstore.read_all(0, 100000) r;
+FROM eventstore.read_all(0, 10000) r;
 SELECT global_position FROM eventstore.read_all(2, 3);
 SELECT stream_id, stream_version, event_type
 FROM eventstore.read_all((SELECT max(global_position) - 3 FROM eventstore.log_positions));

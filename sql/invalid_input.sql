@@ -46,6 +46,40 @@ SELECT test_error($$SELECT * FROM eventstore.read_stream(NULL)$$);
 SELECT test_error($$SELECT * FROM eventstore.verify_stream(NULL)$$);
 SELECT test_error($$SELECT eventstore.stream_version(NULL)$$);
 
+-- Long values in messages are cut on a character boundary: the message
+-- stays valid in the server's encoding and converts to the client's.
+-- (An odd first byte puts byte 64 inside a two-byte character.)
+SELECT test_error($$SELECT eventstore.append('x' || repeat('ж', 200), 'T', '{}')$$);
+-- A LATIN1 client gets the message converted (shown here by SQLSTATE only:
+-- a cut character made the conversion fail with 22021 instead).
+SET client_encoding = 'LATIN1';
+\set VERBOSITY sqlstate
+SELECT eventstore.append('x' || repeat(chr(233), 200), 'T', '{}');
+SELECT eventstore.append('ok-1', 'x' || repeat(chr(233), 200), '{}');
+\set VERBOSITY default
+RESET client_encoding;
+
+-- A batch is a one-dimensional array of events.
+SELECT test_error($$SELECT eventstore.append_batch('bad-1', ARRAY[[ROW(NULL, 'T', '{}', NULL, NULL, NULL)::eventstore.new_event]])$$);
+
+-- A batch is limited in total size too (pg_eventstore.max_batch_size).
+SET pg_eventstore.max_batch_size = '4kB';
+SELECT test_error($$SELECT eventstore.append_batch('bad-1',
+    array_fill(ROW(NULL, 'T', jsonb_build_object('pad', repeat('x', 1000)), NULL, NULL, NULL)::eventstore.new_event, ARRAY[5]))$$);
+RESET pg_eventstore.max_batch_size;
+
+-- Reads return at most 10000 rows a call.
+SELECT test_error($$SELECT * FROM eventstore.read_all(0, 10001)$$);
+SELECT test_error($$SELECT * FROM eventstore.read_stream('account-1', 1, 2147483647)$$);
+SELECT count(*) FROM eventstore.read_all(0, 10000);
+
+-- wait_for_position: a position is 0 or more.
+SELECT test_error($$SELECT eventstore.wait_for_position(-5, '1 second')$$);
+
+-- publish(): the key and the headers count toward the size limit.
+SELECT test_error($$SELECT eventstore.publish('t', repeat('k', 1100000), '{}')$$);
+SELECT test_error($$SELECT eventstore.publish('t', 'k', '{}', jsonb_build_object('h', repeat('v', 1100000)))$$);
+
 -- Nothing of the above was stored.
 SELECT count(*) - :events_before AS events_added FROM eventstore.events;
 SELECT count(*) FROM eventstore.streams WHERE stream_id IN ('bad-1', '');
@@ -58,5 +92,12 @@ SELECT eventstore.append(convert_from('\x6163636f756e742dff'::bytea, 'SQL_ASCII'
 
 SELECT eventstore.append('ok-1', convert_from('\xc3'::bytea, 'SQL_ASCII'), '{}');
 SELECT count(*) FROM eventstore.events;
+-- ... and so is invalid UTF-8 inside data or metadata, which every
+-- verifier outside the database would have to hash as UTF-8 text.
+SELECT eventstore.append('ok-2', 'T', jsonb_build_object('name', convert_from('\x6dff'::bytea, 'SQL_ASCII')));
+SELECT eventstore.append('ok-2', 'T', '{}', jsonb_build_object('name', convert_from('\x6dff'::bytea, 'SQL_ASCII')));
+SELECT count(*) FROM eventstore.events;
+-- wait_for_position answers only in the worker's database.
+SELECT eventstore.wait_for_position(0, '1 second');
 \c eventstore_regress
 DROP DATABASE eventstore_ascii;

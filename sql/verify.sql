@@ -59,6 +59,19 @@ SELECT stream_id, ok, first_bad_version FROM eventstore.verify_stream('tamper-4'
 
 SELECT stream_id, ok, first_bad_version FROM eventstore.verify_all() ORDER BY stream_id;
 
+-- A stored category must be the stream id's: one changed by hand would hide
+-- the stream from read_category and reroute it in Kafka.
+SELECT eventstore.append('relabel-1', 'Happened', '{}');
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;
+SET session_replication_role = replica;
+UPDATE eventstore.log_positions SET category = 'other' WHERE stream_id = 'relabel-1';
+RESET session_replication_role;
+SELECT * FROM eventstore.verify_stream('relabel-1');
+SET session_replication_role = replica;
+UPDATE eventstore.streams SET category = 'other' WHERE stream_id = 'relabel-1';
+RESET session_replication_role;
+SELECT stream_id, ok, first_bad_version, detail FROM eventstore.verify_all() WHERE stream_id = 'relabel-1';
+
 -- The ledger chains the global order: a tampered ledger hash or a removed
 -- position is reported with the first bad global position.
 SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;

@@ -41,8 +41,10 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "port.h"
 #include "utils/array.h"
+#include "catalog/pg_collation.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -80,13 +82,20 @@ const char *event_position_label(int index, bool in_batch)
     return in_batch ? psprintf("event %d of the batch: ", index + 1) : "";
 }
 
-/* A short, printable rendering of a value for error messages. */
+/*
+ * A short, printable rendering of a value for error messages: at most 64
+ * bytes, cut on a character boundary of the server encoding.  A cut inside
+ * a multibyte character gave UTF-8 clients a broken character and made the
+ * message unconvertible for clients in other encodings, who then got 22021
+ * instead of the error that was meant.
+ */
 char *abbreviate(const char *value)
 {
     const int limit = 64;
-    if ((int)strlen(value) <= limit)
+    const int length = (int)strlen(value);
+    if (length <= limit)
         return pstrdup(value);
-    return psprintf("%.*s...", limit, value);
+    return psprintf("%.*s...", pg_mbcliplen(value, length, limit), value);
 }
 
 void check_stream_id(text *stream_id)
@@ -114,6 +123,12 @@ void check_json_object(Jsonb *value, const char *field, const char *label)
                     errmsg("%s%s must be a JSON object, got %s", label, field, abbreviate(jsonb_text(value)))));
 }
 
+/* An event's size as the limits count it: data plus metadata as stored (jsonb). */
+int64 event_bytes(const PendingEvent *event)
+{
+    return VARSIZE(event->data) + (event->metadata ? VARSIZE(event->metadata) : 0);
+}
+
 void check_event(PendingEvent *event, int index, bool in_batch)
 {
     const char *label = event_position_label(index, in_batch);
@@ -137,7 +152,7 @@ void check_event(PendingEvent *event, int index, bool in_batch)
     if (event->metadata != nullptr)
         check_json_object(event->metadata, "metadata", label);
 
-    const int64 size = VARSIZE(event->data) + (event->metadata ? VARSIZE(event->metadata) : 0);
+    const int64 size = event_bytes(event);
     if (size > guc_max_event_size)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                         errmsg("%sevent is %lld bytes, over pg_eventstore.max_event_size (%d bytes)", label,
@@ -174,6 +189,18 @@ void check_batch_ids_unique(const AppendRequest *request)
     pfree(ids);
 }
 
+void check_batch_size(const AppendRequest *request)
+{
+    int64 bytes = 0;
+    for (int i = 0; i < request->count; i++)
+        bytes += event_bytes(&request->events[i]);
+    if (bytes > guc_max_batch_size)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("batch of %d events is %lld bytes, over pg_eventstore.max_batch_size (%d bytes)",
+                               request->count, (long long)bytes, guc_max_batch_size),
+                        errhint("Append it in several smaller batches, or raise pg_eventstore.max_batch_size.")));
+}
+
 void check_request(AppendRequest *request, bool in_batch)
 {
     check_stream_id(request->stream_id);
@@ -184,8 +211,10 @@ void check_request(AppendRequest *request, bool in_batch)
                                (long long)request->expected_version)));
     for (int i = 0; i < request->count; i++)
         check_event(&request->events[i], i, in_batch);
-    if (in_batch)
+    if (in_batch) {
+        check_batch_size(request);
         check_batch_ids_unique(request);
+    }
 }
 
 void generate_event_id(pg_uuid_t *id)
@@ -222,26 +251,31 @@ SPIPlanPtr create_stream_plan()
     return plan;
 }
 
-/* Which of the given ids are stored, and whether each matches stream, type and data. */
+/*
+ * Which of the given ids are stored, with what they are stored as.  Only the
+ * ids go to the server: the content is compared here, for the few ids found,
+ * so a batch's data is not copied into one more array (issue: a 100 MB batch
+ * took 8x its size in backend memory).
+ */
 SPIPlanPtr stored_ids_plan()
 {
     static SPIPlanPtr plan = nullptr;
     if (plan == nullptr) {
-        Oid types[] = {TEXTOID, UUIDARRAYOID, TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID};
-        plan = prepare_kept("SELECT e.stream_id = $1 AND e.event_type = u.event_type AND e.data = u.data, "
-                            "       e.event_id, e.stream_id, e.stream_version, u.batch_index "
-                            "FROM unnest($2, $3, $4, $5) AS u(event_id, event_type, data, batch_index) "
+        Oid types[] = {UUIDARRAYOID, INT4ARRAYOID};
+        plan = prepare_kept("SELECT e.event_id, e.stream_id, e.stream_version, u.batch_index, e.event_type, e.data "
+                            "FROM unnest($1, $2) AS u(event_id, batch_index) "
                             "JOIN eventstore.events e ON e.event_id = u.event_id "
                             "ORDER BY u.batch_index",
-                            5, types);
+                            2, types);
     }
     return plan;
 }
 
 /*
- * Inserts the events and moves the stream head in one statement.  ON CONFLICT
- * on event_id covers the race with a concurrent transaction storing the same
- * id in another stream: fewer rows come back, and the caller raises ES002.
+ * Inserts a run of events and moves the stream head past them in one
+ * statement.  ON CONFLICT on event_id covers the race with a concurrent
+ * transaction storing the same id in another stream: fewer rows come back,
+ * and the caller raises ES002.
  */
 SPIPlanPtr insert_events_plan()
 {
@@ -298,6 +332,20 @@ int64 lock_stream(text *stream_id, uint8 *head_hash)
     pg_unreachable();
 }
 
+/* Whether a stored event (stream_id, event_type and data at columns 2, 5, 6) is `event` as sent now. */
+bool stored_as_sent(HeapTuple tuple, TupleDesc desc, const AppendRequest *request, const PendingEvent *event)
+{
+    bool isnull;
+    const Datum stream_id = SPI_getbinval(tuple, desc, 2, &isnull);
+    const Datum event_type = SPI_getbinval(tuple, desc, 5, &isnull);
+    const Datum data = SPI_getbinval(tuple, desc, 6, &isnull);
+    return DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, stream_id,
+                                                PointerGetDatum(request->stream_id))) &&
+           DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, event_type,
+                                                PointerGetDatum(event->event_type))) &&
+           DatumGetBool(DirectFunctionCall2(jsonb_eq, data, JsonbPGetDatum(event->data)));
+}
+
 /*
  * Looks up caller-supplied event ids.  Returns true (and the stream version
  * after the original call in *stored_version) when the request is a retry:
@@ -308,8 +356,6 @@ int64 lock_stream(text *stream_id, uint8 *head_hash)
 bool already_stored(const AppendRequest *request, int64 current_version, int64 *stored_version)
 {
     Datum *ids = (Datum *)palloc(sizeof(Datum) * request->count);
-    Datum *types = (Datum *)palloc(sizeof(Datum) * request->count);
-    Datum *datas = (Datum *)palloc(sizeof(Datum) * request->count);
     Datum *indexes = (Datum *)palloc(sizeof(Datum) * request->count);
     int given = 0;
     for (int i = 0; i < request->count; i++) {
@@ -317,19 +363,22 @@ bool already_stored(const AppendRequest *request, int64 current_version, int64 *
         if (!event->event_id_given)
             continue;
         ids[given] = UUIDPGetDatum(&event->event_id);
-        types[given] = PointerGetDatum(event->event_type);
-        datas[given] = JsonbPGetDatum(event->data);
         indexes[given] = Int32GetDatum(i);
         given++;
     }
     if (given == 0)
         return false;
 
-    Datum args[5] = {PointerGetDatum(request->stream_id), PointerGetDatum(array_of(ids, nullptr, given, UUIDOID)),
-                     PointerGetDatum(array_of(types, nullptr, given, TEXTOID)),
-                     PointerGetDatum(array_of(datas, nullptr, given, JSONBOID)),
+    Datum args[2] = {PointerGetDatum(array_of(ids, nullptr, given, UUIDOID)),
                      PointerGetDatum(array_of(indexes, nullptr, given, INT4OID))};
-    if (SPI_execute_plan(stored_ids_plan(), args, nullptr, true, 0) != SPI_OK_SELECT)
+    /*
+     * read_only = false: a fresh snapshot, taken after the stream lock was
+     * granted.  A retry that waited for its original (still in flight when
+     * the retry began) must see the events the original committed, or it
+     * would insert them again and fail with ES002 instead of returning the
+     * stored version.
+     */
+    if (SPI_execute_plan(stored_ids_plan(), args, nullptr, false, 0) != SPI_OK_SELECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: event id lookup failed")));
 
     const uint64 stored = SPI_processed;
@@ -339,16 +388,15 @@ bool already_stored(const AppendRequest *request, int64 current_version, int64 *
         HeapTuple tuple = SPI_tuptable->vals[row];
         TupleDesc desc = SPI_tuptable->tupdesc;
         bool isnull;
-        const bool same = DatumGetBool(SPI_getbinval(tuple, desc, 1, &isnull));
-        const int64 version = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
-        const int32 index = DatumGetInt32(SPI_getbinval(tuple, desc, 5, &isnull));
-        if (!same)
+        const int64 version = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+        const int32 index = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
+        if (!stored_as_sent(tuple, desc, request, &request->events[index]))
             ereport(ERROR, (errcode(ERRCODE_ES_EVENT_ID_REUSED),
                             errmsg("event id %s is already stored with other content",
-                                   uuid_text(DatumGetUUIDP(SPI_getbinval(tuple, desc, 2, &isnull)))),
+                                   uuid_text(DatumGetUUIDP(SPI_getbinval(tuple, desc, 1, &isnull)))),
                             errdetail("It is version %lld of stream \"%s\"; an event id may only be re-sent with "
                                       "the same stream, event_type and data.",
-                                      (long long)version, SPI_getvalue(tuple, desc, 3))));
+                                      (long long)version, SPI_getvalue(tuple, desc, 2))));
         if (row == 0)
             first_version = version - index;
         same_call = same_call && version - index == first_version;
@@ -381,9 +429,32 @@ pg_attribute_noreturn() void report_wrong_expected_version(const AppendRequest *
     pg_unreachable();
 }
 
-/* Computes each event's hash onto the chain; returns the new head in head_hash. */
+/*
+ * In a SQL_ASCII database jsonb accepts any bytes, but the hash chain's
+ * canonical form is UTF-8 text that verifiers outside the database decode:
+ * refuse what they could not.
+ */
+void check_utf8_text(const char *data_text, const char *metadata_text, int index, bool in_batch)
+{
+    const char *fields[2] = {data_text, metadata_text};
+    const char *names[2] = {"data", "metadata"};
+    for (int f = 0; f < 2; f++)
+        if (fields[f] != nullptr && !pg_verify_mbstr(PG_UTF8, fields[f], (int)strlen(fields[f]), true))
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("%s%s is not valid UTF-8", event_position_label(index, in_batch), names[f]),
+                            errhint("The database is SQL_ASCII; events must still be UTF-8 text.")));
+}
+
+/*
+ * Computes each event's hash onto the chain; returns the new head in
+ * head_hash.  The text forms hashed are freed event by event (a context
+ * reset per event), so a batch never holds a second copy of all its data.
+ */
 void seal_events(AppendRequest *request, int64 current_version, uint8 *head_hash)
 {
+    MemoryContext per_event = AllocSetContextCreate(CurrentMemoryContext, "pg_eventstore event hashing",
+                                                    ALLOCSET_DEFAULT_SIZES);
+    MemoryContext caller = MemoryContextSwitchTo(per_event);
     EventHashInput input;
     input.stream_id = VARDATA_ANY(request->stream_id);
     input.stream_id_length = VARSIZE_ANY_EXHDR(request->stream_id);
@@ -397,14 +468,24 @@ void seal_events(AppendRequest *request, int64 current_version, uint8 *head_hash
         input.event_time = event->event_time;
         input.data_text = jsonb_text(event->data);
         input.metadata_text = event->metadata ? jsonb_text(event->metadata) : nullptr;
+        if (GetDatabaseEncoding() == PG_SQL_ASCII)
+            check_utf8_text(input.data_text, input.metadata_text, i, request->count > 1);
         hash_event(&input, head_hash, event->hash);
         memcpy(head_hash, event->hash, kHashBytes);
+        MemoryContextReset(per_event);
     }
+    MemoryContextSwitchTo(caller);
+    MemoryContextDelete(per_event);
 }
 
-void insert_events(const AppendRequest *request, int64 current_version, const uint8 *head_hash)
+/*
+ * Inserts events [first, end) of the request and moves the stream head to
+ * the last of them.  Returns how many were new (fewer than end - first when
+ * a concurrent transaction stored one of the ids).
+ */
+int64 insert_event_run(const AppendRequest *request, int64 current_version, int first, int end)
 {
-    const int n = request->count;
+    const int n = end - first;
     Datum *versions = (Datum *)palloc(sizeof(Datum) * n);
     Datum *ids = (Datum *)palloc(sizeof(Datum) * n);
     Datum *types = (Datum *)palloc(sizeof(Datum) * n);
@@ -415,8 +496,8 @@ void insert_events(const AppendRequest *request, int64 current_version, const ui
     Datum *times = (Datum *)palloc(sizeof(Datum) * n);
     Datum *hashes = (Datum *)palloc(sizeof(Datum) * n);
     for (int i = 0; i < n; i++) {
-        const PendingEvent *event = &request->events[i];
-        versions[i] = Int64GetDatum(current_version + i + 1);
+        const PendingEvent *event = &request->events[first + i];
+        versions[i] = Int64GetDatum(current_version + first + i + 1);
         ids[i] = UUIDPGetDatum(&event->event_id);
         types[i] = PointerGetDatum(event->event_type);
         schema_versions[i] = Int32GetDatum(event->schema_version);
@@ -436,16 +517,51 @@ void insert_events(const AppendRequest *request, int64 current_version, const ui
                       PointerGetDatum(array_of(metadatas, metadata_nulls, n, JSONBOID)),
                       PointerGetDatum(array_of(times, nullptr, n, TIMESTAMPTZOID)),
                       PointerGetDatum(array_of(hashes, nullptr, n, BYTEAOID)),
-                      Int64GetDatum(current_version + n),
-                      PointerGetDatum(hash_to_bytea(head_hash))};
+                      Int64GetDatum(current_version + end),
+                      PointerGetDatum(hash_to_bytea(request->events[end - 1].hash))};
     if (execute_internal_write(insert_events_plan(), args, nullptr, 0) != SPI_OK_SELECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: inserting events failed")));
     bool isnull;
     const int64 inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-    if (inserted != n)
+    SPI_freetuptable(SPI_tuptable);
+    return inserted;
+}
+
+/* Bytes of event data (data + metadata as stored) one insert statement carries at most. */
+constexpr int64 kInsertRunBytes = 8 * 1024 * 1024;
+
+/*
+ * Inserts the sealed events.  A batch goes in runs of at most
+ * kInsertRunBytes (and always at least one event), each built in a memory
+ * context freed after its statement: the arrays a statement takes are a
+ * copy of the data, and one copy of a whole 100 MB batch is what made its
+ * peak memory several times its size.  Ordinary batches are one run, one
+ * statement.  Each run moves the stream head to its last event, so the head
+ * is right whatever run is last; every run takes its own insert sequence
+ * number, in increasing order, which keeps the stream's versions in order
+ * for the sequencer.
+ */
+void insert_events(const AppendRequest *request, int64 current_version)
+{
+    MemoryContext per_run =
+        AllocSetContextCreate(CurrentMemoryContext, "pg_eventstore insert run", ALLOCSET_DEFAULT_SIZES);
+    int64 inserted = 0;
+    for (int first = 0; first < request->count;) {
+        int end = first + 1;
+        int64 bytes = event_bytes(&request->events[first]);
+        while (end < request->count && bytes + event_bytes(&request->events[end]) <= kInsertRunBytes)
+            bytes += event_bytes(&request->events[end++]);
+        MemoryContext caller = MemoryContextSwitchTo(per_run);
+        inserted += insert_event_run(request, current_version, first, end);
+        MemoryContextSwitchTo(caller);
+        MemoryContextReset(per_run);
+        first = end;
+    }
+    MemoryContextDelete(per_run);
+    if (inserted != request->count)
         ereport(ERROR, (errcode(ERRCODE_ES_EVENT_ID_REUSED),
                         errmsg("an event id of this append was stored concurrently by another transaction"),
-                        errdetail("%lld of %d events were new.", (long long)inserted, n)));
+                        errdetail("%lld of %d events were new.", (long long)inserted, request->count)));
 }
 
 /* The one append path. Returns the stream's version after the call. */
@@ -474,7 +590,7 @@ int64 append_events(AppendRequest *request, bool in_batch)
         report_wrong_expected_version(request, current_version);
 
     seal_events(request, current_version, head_hash);
-    insert_events(request, current_version, head_hash);
+    insert_events(request, current_version);
     SPI_finish();
 
     wake_worker_at_commit();
@@ -564,6 +680,9 @@ Datum eventstore_append_batch(PG_FUNCTION_ARGS)
         report_null_argument("events");
 
     ArrayType *array = PG_GETARG_ARRAYTYPE_P(1);
+    if (ARR_NDIM(array) > 1)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("events must be a one-dimensional array, got %d dimensions", ARR_NDIM(array))));
     const Oid element_type = ARR_ELEMTYPE(array);
     int16 length;
     bool by_value;

@@ -16,6 +16,7 @@ extern "C" {
 namespace eventstore::pg {
 
 int guc_max_event_size = 1024 * 1024;
+int guc_max_batch_size = 64 * 1024 * 1024;
 char *guc_database = nullptr;
 int guc_worker_naptime_ms = 1000;
 char *guc_kafka_bootstrap_servers = nullptr;
@@ -52,6 +53,12 @@ void define_gucs()
                             "Largest accepted event: size of data plus metadata as stored (jsonb).",
                             "Appends of larger events fail with SQLSTATE 54000 and store nothing.",
                             &guc_max_event_size, 1024 * 1024, 64, 256 * 1024 * 1024, PGC_SUSET, GUC_UNIT_BYTE,
+                            nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_eventstore.max_batch_size",
+                            "Largest accepted append_batch: data plus metadata of all its events (jsonb).",
+                            "Larger batches fail with SQLSTATE 54000 and store nothing; the call's memory "
+                            "is about its input plus a few megabytes.",
+                            &guc_max_batch_size, 64 * 1024 * 1024, 64, 1024 * 1024 * 1024, PGC_SUSET, GUC_UNIT_BYTE,
                             nullptr, nullptr, nullptr);
     DefineCustomStringVariable("pg_eventstore.database",
                                "Database whose event log the background worker sequences.",

@@ -12,6 +12,9 @@ namespace eventstore::pg {
 /* pg_eventstore.max_event_size: bytes of data + metadata (jsonb) per event. */
 extern int guc_max_event_size;
 
+/* pg_eventstore.max_batch_size: bytes of data + metadata of all events of one append_batch call. */
+extern int guc_max_batch_size;
+
 /* pg_eventstore.database: the database the background worker serves (postmaster). */
 extern char *guc_database;
 

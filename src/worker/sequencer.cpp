@@ -4,7 +4,7 @@
  *
  * A round runs in the worker's own short transaction:
  *
- *   1. lock the single sequencer_state row and read S(k-1), the snapshot the
+ *   1. lock out other sequencers (eventstore.sequencer_lock) and read S(k-1), the snapshot the
  *      previous round used;
  *   2. take S(k) = pg_current_snapshot();
  *   3. the batch is every event whose transaction is visible in S(k) and not
@@ -39,7 +39,12 @@
 #include "pg/spi_helpers.h"
 
 extern "C" {
+#include "catalog/namespace.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
 #include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "storage/lockdefs.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "utils/array.h"
@@ -56,9 +61,6 @@ using eventstore::pg::kHashBytes;
 using eventstore::pg::prepare_kept;
 using eventstore::pg::run_kept;
 
-/* The advisory lock key serializing sequencer rounds ("pg_evsq" in ASCII). */
-#define SEQUENCER_LOCK_KEY "7045200755086449"
-
 /* Events fetched and inserted per chunk, bounding memory for big batches. */
 constexpr long kChunkEvents = 10000;
 
@@ -73,8 +75,8 @@ SPIPlanPtr delta_batch_plan()
         plan = prepare_kept(
             "SELECT e.stream_id, e.stream_version, s.category, e.hash "
             "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
-            "WHERE e.xid >= pg_snapshot_xmin($1) AND e.xid < pg_snapshot_xmax($2) "
-            "  AND pg_visible_in_snapshot(e.xid, $2) AND NOT pg_visible_in_snapshot(e.xid, $1) "
+            "WHERE e.xid >= pg_catalog.pg_snapshot_xmin($1) AND e.xid < pg_catalog.pg_snapshot_xmax($2) "
+            "  AND pg_catalog.pg_visible_in_snapshot(e.xid, $2) AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
             "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
             "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
             "ORDER BY e.insert_seq, e.stream_version",
@@ -98,7 +100,7 @@ SPIPlanPtr bootstrap_batch_plan()
         plan = prepare_kept(
             "SELECT e.stream_id, e.stream_version, s.category, e.hash "
             "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
-            "WHERE pg_visible_in_snapshot(e.xid, $1) "
+            "WHERE pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
             "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
             "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
             "ORDER BY e.insert_seq, e.stream_version",
@@ -114,10 +116,45 @@ SPIPlanPtr insert_positions_plan()
         Oid types[] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, TIMESTAMPTZOID};
         plan = prepare_kept("INSERT INTO eventstore.log_positions "
                             "  (global_position, stream_id, stream_version, category, ledger_hash, sequenced_at) "
+                            /* multi-argument unnest is grammar (ROWS FROM), not a function lookup */
                             "SELECT u.*, $6 FROM unnest($1, $2, $3, $4, $5) AS u",
                             6, types);
     }
     return plan;
+}
+
+/*
+ * One sequencer at a time.  The lock is an EXCLUSIVE lock on the empty table
+ * eventstore.sequencer_lock, held to the end of the round's transaction:
+ *   - only its owner and superusers can take a lock on it (LOCK TABLE checks
+ *     privileges before it locks, and nobody is granted any), so a role
+ *     without grants cannot stop the global order.  An advisory lock, which
+ *     rounds used before, can be taken by any role that knows the key;
+ *   - no rows are ever written to it, so autovacuum never competes for it;
+ *   - a relation lock writes no WAL and takes no transaction id, so an empty
+ *     round still ends without a WAL flush.
+ * The worker's lock_timeout bounds the wait should a superuser hold it: the
+ * round fails, and worker_status shows why.
+ *
+ * A database still at extension version 0.1 (new library installed, ALTER
+ * EXTENSION ... UPDATE not run yet) has no such table: its rounds take 0.1's
+ * advisory lock, so the global order goes on, and the log says to update.
+ */
+void lock_out_other_sequencers()
+{
+    RangeVar *relation = makeRangeVar(pstrdup("eventstore"), pstrdup("sequencer_lock"), -1);
+    if (OidIsValid(RangeVarGetRelid(relation, ExclusiveLock, true)))
+        return;
+    static bool update_hint_logged = false;
+    if (!update_hint_logged) {
+        ereport(WARNING, (errmsg("pg_eventstore sequencer: the extension in database \"%s\" is older than the "
+                                 "library; any role can stall sequencing until it is updated",
+                                 get_database_name(MyDatabaseId)),
+                          errhint("Run ALTER EXTENSION pg_eventstore UPDATE.")));
+        update_hint_logged = true;
+    }
+    constexpr int64 kVersion01LockKey = 7045200755086449; /* "pg_evsq" in ASCII, as 0.1 used */
+    DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(kVersion01LockKey));
 }
 
 /* The last assigned position and its ledger hash (0 and zeros when the log is empty). */
@@ -177,23 +214,16 @@ SequencerRound sequence_committed_events()
 {
     SequencerRound round = {0, 0};
 
-    /*
-     * One sequencer at a time.  An advisory transaction lock rather than
-     * SELECT ... FOR UPDATE: a row lock writes WAL and takes a transaction
-     * id, so every round, even one that finds nothing (the worker also wakes
-     * for Kafka acknowledgements), would end in a WAL flush.
-     */
-    static SPIPlanPtr lock_plan = nullptr;
     static SPIPlanPtr state_plan = nullptr;
     static SPIPlanPtr snapshot_plan = nullptr;
-    run_kept(&lock_plan, "SELECT pg_advisory_xact_lock(" SEQUENCER_LOCK_KEY ")", SPI_OK_SELECT);
+    lock_out_other_sequencers();
     run_kept(&state_plan, "SELECT last_snapshot FROM eventstore.sequencer_state", SPI_OK_SELECT);
     if (SPI_processed != 1)
         ereport(ERROR, (errmsg("pg_eventstore sequencer: eventstore.sequencer_state must hold exactly one row")));
     bool previous_is_null;
     Datum previous = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &previous_is_null);
 
-    run_kept(&snapshot_plan, "SELECT pg_current_snapshot()", SPI_OK_SELECT);
+    run_kept(&snapshot_plan, "SELECT pg_catalog.pg_current_snapshot()", SPI_OK_SELECT);
     bool isnull;
     Datum current = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
@@ -230,7 +260,7 @@ SequencerRound sequence_committed_events()
         Oid types[] = {kSnapshotTypeOid};
         Datum values[] = {current};
         const int rc = SPI_execute_with_args(
-            "UPDATE eventstore.sequencer_state SET last_snapshot = $1, updated_at = now()", 1, types, values,
+            "UPDATE eventstore.sequencer_state SET last_snapshot = $1, updated_at = pg_catalog.now()", 1, types, values,
             nullptr, false, 0);
         if (rc != SPI_OK_UPDATE)
             ereport(ERROR, (errmsg("pg_eventstore sequencer: storing the snapshot failed")));

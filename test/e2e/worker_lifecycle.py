@@ -11,9 +11,20 @@ Scenarios (one per invocation, each on its own throwaway cluster):
   sighup          a changed pg_eventstore.worker_naptime reaches the worker on
                   SIGHUP (pg_reload_conf) and shows in worker_status.
   failover        a streaming standby runs no worker jobs; the primary commits
-                  events its sequencer cannot take (the sequencer state row is
-                  held locked), the primary dies, the standby is promoted and
+                  events its sequencer cannot take (a superuser holds the
+                  sequencer's lock), the primary dies, the standby is promoted and
                   its worker sequences what the old primary committed.
+  round-fails     a sequencer round that fails (a constraint the positions
+                  break) is reported, not fatal: worker_status says "backing
+                  off after error" with the constraint in last_error, the pid
+                  stays, and once the constraint is dropped every event is
+                  sequenced exactly once.
+  stop-while-backing-off
+                  `pg_ctl stop -m fast` while the worker backs off after an
+                  error finishes in under 2 s (the latch stays in every wait).
+  lock-held       a superuser holds the sequencer's lock: the round fails on
+                  the worker's lock_timeout, worker_status names the lock
+                  wait, and sequencing resumes when the lock is released.
 
 Usage: worker_lifecycle.py SCENARIO   (environment from scripts/with_cluster.sh)
 """
@@ -126,7 +137,7 @@ def failover_steps(standby_dsn, standby_dir):
 
     # Now block the primary's sequencer and commit events it cannot take.
     blocker = connect(DSN, time.time() + 10)
-    blocker.cursor().execute("SELECT * FROM eventstore.sequencer_state FOR UPDATE")
+    blocker.cursor().execute("LOCK TABLE eventstore.sequencer_lock IN EXCLUSIVE MODE")
     for n in range(200):
         query(DSN, "SELECT eventstore.append(%s, 'Happened', %s::jsonb)",
               ("after-%d" % (n % 7), '{"n": %d}' % n))
@@ -171,7 +182,98 @@ def failover_steps(standby_dsn, standby_dir):
     return 1 if failures else 0
 
 
+def worker_row():
+    return query(DSN, "SELECT pid, state, last_error, last_error_at FROM eventstore.worker_status")[0]
+
+
+def wait_for_state(wanted, timeout=30):
+    """Waits until worker_status.state is `wanted`; returns the last row seen."""
+    deadline = time.time() + timeout
+    row = worker_row()
+    while time.time() < deadline and row[1] != wanted:
+        time.sleep(0.1)
+        row = worker_row()
+    return row
+
+
+def break_sequencing():
+    """Makes every sequencer round with events fail: positions must be negative."""
+    query(DSN, "ALTER TABLE eventstore.log_positions "
+               "ADD CONSTRAINT round_breaker CHECK (global_position < 0) NOT VALID")
+    query(DSN, "SELECT eventstore.append('broken-1', 'Happened', '{}')")
+
+
+def scenario_round_fails():
+    failures = []
+    pid_before = worker_pid()
+    break_sequencing()
+    pid, state, last_error, _ = wait_for_state("backing off after error")
+    print("after a failing round: pid %s (before %s), state %r, last_error %r" % (pid, pid_before, state, last_error))
+    if state != "backing off after error":
+        failures.append("the worker does not show that it backs off")
+    if pid != pid_before:
+        failures.append("the worker process was replaced: the error was fatal")
+    if not last_error or "round_breaker" not in last_error or not last_error.startswith("sequencer: "):
+        failures.append("last_error does not name the job and the constraint: %r" % last_error)
+    time.sleep(3)
+    if worker_row()[0] != pid_before:
+        failures.append("the worker process was replaced while backing off")
+    query(DSN, "ALTER TABLE eventstore.log_positions DROP CONSTRAINT round_breaker")
+    for n in range(20):
+        query(DSN, "SELECT eventstore.append('after-1', 'Happened', %s::jsonb)", ('{"n": %d}' % n,))
+    reached = query(DSN, "SELECT eventstore.wait_for_position(21, '60 seconds')")[0][0]
+    count, maximum, distinct = query(DSN, "SELECT count(*), max(global_position), "
+                                          "count(DISTINCT (stream_id, stream_version)) FROM eventstore.log_positions")[0]
+    ok, detail = query(DSN, "SELECT ok, detail FROM eventstore.verify_all()")[0]
+    state = wait_for_state("idle")[1]
+    print("recovered: reached %s, positions %s (max %s, distinct events %s), state %r, verify_all %s"
+          % (reached, count, maximum, distinct, state, detail))
+    if not reached or count != 21 or maximum != 21 or distinct != 21 or not ok or state != "idle":
+        failures.append("after the constraint was dropped the log is not sequenced exactly once")
+    for failure in failures:
+        print("PROBLEM:", failure)
+    return 1 if failures else 0
+
+
+def scenario_stop_while_backing_off():
+    break_sequencing()
+    state = wait_for_state("backing off after error")[1]
+    # Let the backoff grow past the 2 s the stop is allowed.
+    time.sleep(8)
+    print("state before the stop: %r" % worker_row()[1])
+    started = time.time()
+    result = as_postgres("pg_ctl", "-D", os.path.join(CLUSTER_DIR, "data"), "-m", "fast", "-w", "stop")
+    elapsed = time.time() - started
+    print("pg_ctl stop -m fast: exit %d in %.2f s" % (result.returncode, elapsed))
+    as_postgres("pg_ctl", "-D", os.path.join(CLUSTER_DIR, "data"), "-l", os.path.join(CLUSTER_DIR, "server.log"),
+                "-w", "start")
+    return 0 if state == "backing off after error" and result.returncode == 0 and elapsed < 2.0 else 1
+
+
+def scenario_lock_held():
+    failures = []
+    holder = connect(DSN, time.time() + 10)
+    holder.cursor().execute("LOCK TABLE eventstore.sequencer_lock IN EXCLUSIVE MODE")
+    query(DSN, "SELECT eventstore.append('held-1', 'Happened', '{}')")
+    pid, state, last_error, _ = wait_for_state("backing off after error", timeout=30)
+    print("while the lock is held: state %r, last_error %r" % (state, last_error))
+    if state != "backing off after error" or "lock timeout" not in (last_error or ""):
+        failures.append("a job stuck behind a lock is not shown in worker_status")
+    holder.rollback()
+    holder.close()
+    reached = query(DSN, "SELECT eventstore.wait_for_position(1, '60 seconds')")[0][0]
+    print("after the lock was released: sequenced %s" % reached)
+    if not reached:
+        failures.append("sequencing did not resume after the lock was released")
+    for failure in failures:
+        print("PROBLEM:", failure)
+    return 1 if failures else 0
+
+
 SCENARIOS = {
+    "round-fails": scenario_round_fails,
+    "stop-while-backing-off": scenario_stop_while_backing_off,
+    "lock-held": scenario_lock_held,
     "kill-worker": scenario_kill_worker,
     "immediate-stop": scenario_immediate_stop,
     "sighup": scenario_sighup,

@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(sighup kill-worker immediate-stop failover)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(sighup round-fails stop-while-backing-off lock-held kill-worker immediate-stop failover)
 status=0
 for scenario in "${scenarios[@]}"; do
     echo "-- worker lifecycle: $scenario"
