@@ -31,17 +31,25 @@ void Producer::on_delivery(rd_kafka_s *, const rd_kafka_message_t *message, void
 void Producer::on_error(rd_kafka_s *, int error, const char *reason, void *opaque)
 {
     auto *self = static_cast<Producer *>(opaque);
-    self->errors_.push_back(std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(error))) + ": " + reason);
+    self->errors_.push_back(self->redactor_.redact(
+        std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(error))) + ": " + reason));
 }
 
 void Producer::on_log(const rd_kafka_s *client, int level, const char *facility, const char *text)
 {
     auto *self = static_cast<Producer *>(rd_kafka_opaque(client));
-    if (self != nullptr)
-        self->log_buffer_->append(level, std::string(facility) + ": " + text);
+    if (self == nullptr)
+        return;
+    /* On librdkafka's thread: nothing may escape, not even bad_alloc. */
+    try {
+        self->log_buffer_->append(level, self->redactor_.redact(std::string(facility) + ": " + text));
+    } catch (...) {
+        self->log_buffer_->append(level, "(a log line was dropped: out of memory)");
+    }
 }
 
-Producer::Producer(const std::vector<Property> &properties) : log_buffer_(std::make_unique<LogBuffer>())
+Producer::Producer(const std::vector<Property> &properties)
+    : redactor_(properties), log_buffer_(std::make_unique<LogBuffer>())
 {
     char error[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -49,7 +57,7 @@ Producer::Producer(const std::vector<Property> &properties) : log_buffer_(std::m
         if (rd_kafka_conf_set(conf, property.first.c_str(), property.second.c_str(), error, sizeof error) !=
             RD_KAFKA_CONF_OK) {
             rd_kafka_conf_destroy(conf);
-            throw std::runtime_error(std::string("Kafka property ") + property.first + ": " + error);
+            throw std::runtime_error(redactor_.redact(std::string("Kafka property ") + property.first + ": " + error));
         }
     }
     rd_kafka_conf_set_opaque(conf, this);
@@ -60,7 +68,7 @@ Producer::Producer(const std::vector<Property> &properties) : log_buffer_(std::m
     client_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
     if (client_ == nullptr) {
         rd_kafka_conf_destroy(conf); /* rd_kafka_new takes ownership only on success */
-        throw std::runtime_error(std::string("cannot create the Kafka producer: ") + error);
+        throw std::runtime_error(redactor_.redact(std::string("cannot create the Kafka producer: ") + error));
     }
 
     /*
@@ -166,7 +174,7 @@ std::string Producer::fatal_error() const
     const rd_kafka_resp_err_t error = rd_kafka_fatal_error(client_, reason, sizeof reason);
     if (error == RD_KAFKA_RESP_ERR_NO_ERROR)
         return {};
-    return std::string(rd_kafka_err2name(error)) + ": " + reason;
+    return redactor_.redact(std::string(rd_kafka_err2name(error)) + ": " + reason);
 }
 
 int Producer::outstanding() const

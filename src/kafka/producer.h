@@ -9,6 +9,8 @@
  *   - log lines arrive on librdkafka's threads and go into a LogBuffer;
  *   - when a report is waiting, librdkafka writes a byte to wakeup_fd(), so
  *     the worker can sleep on its latch and this descriptor together.
+ * Every text it hands out (errors, log lines, exceptions) has the values of
+ * secret properties redacted (see secret_redactor.h).
  */
 #ifndef EVENTSTORE_KAFKA_PRODUCER_H
 #define EVENTSTORE_KAFKA_PRODUCER_H
@@ -20,6 +22,7 @@
 #include "kafka/config_list.h"
 #include "kafka/log_buffer.h"
 #include "kafka/outgoing_message.h"
+#include "kafka/secret_redactor.h"
 
 struct rd_kafka_s;
 struct rd_kafka_queue_s;
@@ -35,7 +38,7 @@ struct ProduceResult {
 
 class Producer {
 public:
-    /* Throws std::runtime_error with librdkafka's message on a bad configuration. */
+    /* Throws std::runtime_error with librdkafka's message (secrets redacted) on a bad configuration. */
     explicit Producer(const std::vector<Property> &properties);
     ~Producer();
     Producer(const Producer &) = delete;
@@ -79,6 +82,7 @@ private:
     static void on_error(rd_kafka_s *, int error, const char *reason, void *opaque);
     static void on_log(const rd_kafka_s *client, int level, const char *facility, const char *text);
 
+    const SecretRedactor redactor_; /* first: the log callback may use it while the client starts */
     rd_kafka_s *client_ = nullptr;
     rd_kafka_queue_s *main_queue_ = nullptr;
     int wakeup_read_fd_ = -1;
