@@ -15,6 +15,11 @@ PACKAGES=(
     kcat gnuplot-nox
     postgresql-15-pgq3   # PgQ, the queue the Kafka publisher bench compares against
 )
+# Node.js and npm for test/e2e/kafkajs_consumer.sh, from Debian only when
+# none is on PATH: a node installed otherwise (NodeSource, nvm) serves as
+# well, and NodeSource's nodejs package conflicts with Debian's npm.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -259,7 +259,7 @@ def measure(bench, bootstrap):
         "ours_label": "publisher to 3 embedded brokers", "baseline_label": "append_batch",
         "target": f"ratio >= {TARGET_RATIO:g}", "met": publish_rate / append_rate >= TARGET_RATIO,
         "duration": f"append {SECONDS} s, then drain {drain_seconds:.1f} s",
-        "note": f"{backlog:,} events drained; acks=all, idempotent, lz4, linger.ms=1",
+        "note": f"{backlog:,} events drained; acks=all, idempotent, gzip, linger.ms=1",
     })
 
     pgq_rows = min(backlog, PGQ_ROWS)

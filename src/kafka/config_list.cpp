@@ -53,7 +53,16 @@ std::vector<Property> default_producer_properties()
     return {
         {"enable.idempotence", "true"},
         {"acks", "all"},
-        {"compression.codec", "lz4"},
+        /*
+         * gzip, not lz4 or zstd: it is the one codec every common consumer
+         * decodes with nothing added.  kafkajs, the most used Node.js
+         * client, decodes only gzip unless a codec package is registered,
+         * and otherwise stops with "KafkaJSNotImplemented: LZ4 compression
+         * not implemented" (test/e2e/kafkajs_consumer.sh).  Users who want
+         * lz4 or zstd set compression.codec in pg_eventstore.kafka_config;
+         * docs/kafka.md says what each client then needs.
+         */
+        {"compression.codec", "gzip"},
         /*
          * 1 ms of batching, not librdkafka's 5: under load batches fill
          * while earlier requests are in flight anyway, and at a steady

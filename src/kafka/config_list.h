@@ -24,9 +24,10 @@ std::vector<Property> parse_config_list(const std::string &text);
 
 /*
  * The delivery guarantees pg_eventstore relies on (idempotent producer,
- * acks=all, compression, batching).  The user's list is applied after these,
- * except that enable.idempotence and acks cannot be weakened: see
- * producer_properties().
+ * acks=all, no local message timeout), plus batching and gzip compression,
+ * the codec every common Kafka client decodes without extra packages.  The
+ * user's list is applied after these, except that enable.idempotence, acks
+ * and message.timeout.ms cannot be weakened: see producer_properties().
  */
 std::vector<Property> default_producer_properties();
 

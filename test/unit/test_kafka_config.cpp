@@ -52,6 +52,13 @@ TEST(KafkaProducerProperties, DefaultsGuaranteeIdempotentAcksAll)
     EXPECT_EQ(value_of(properties, "linger.ms"), "20") << "the user's value comes last and wins";
 }
 
+TEST(KafkaProducerProperties, DefaultCodecIsGzipAndUsersMayChooseAnother)
+{
+    EXPECT_EQ(value_of(producer_properties("b:9092", ""), "compression.codec"), "gzip")
+        << "gzip is the codec every common consumer (kafkajs included) decodes without extra packages";
+    EXPECT_EQ(value_of(producer_properties("b:9092", "compression.codec=lz4"), "compression.codec"), "lz4");
+}
+
 TEST(KafkaProducerProperties, RefusesToWeakenDeliveryGuarantees)
 {
     EXPECT_THROW(producer_properties("b:9092", "enable.idempotence=false"), std::invalid_argument);
