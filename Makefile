@@ -18,7 +18,7 @@ CORE_SOURCES   = $(wildcard src/core/*.cpp)
 PG_SOURCES     = $(wildcard src/pg/*.cpp)
 WORKER_SOURCES = $(wildcard src/worker/*.cpp)
 KAFKA_SOURCES  = $(wildcard src/kafka/*.cpp)
-OBJS = $(CORE_SOURCES:.cpp=.o) $(KAFKA_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o) $(WORKER_SOURCES:.cpp=.o)
+OBJS = src/module.o $(CORE_SOURCES:.cpp=.o) $(KAFKA_SOURCES:.cpp=.o) $(PG_SOURCES:.cpp=.o) $(WORKER_SOURCES:.cpp=.o)
 
 # pg_regress suites in PGXS's layout: sql/NAME.sql, expected/NAME.out, run in
 # regress_schedule's order.  `make installcheck` runs them against a server

@@ -200,7 +200,8 @@ class Bench:
     def wait_for_worker(self, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.value("SELECT coalesce(loops > 0 AND state IN ('idle', 'working'), false) FROM eventstore.worker_status"):
+            if self.value("SELECT coalesce(loops > 0 AND state IN ('idle', 'working'), false) "
+                          "FROM eventstore.worker_status WHERE job = 'sequencer'"):
                 return
             time.sleep(0.2)
         raise RuntimeError("the pg_eventstore worker did not start")
@@ -208,7 +209,7 @@ class Bench:
     def worker_loops(self):
         """Rounds the worker has run (it runs one per wake-up: a commit that
         appended, or its naptime)."""
-        return self.value("SELECT loops FROM eventstore.worker_status")
+        return self.value("SELECT loops FROM eventstore.worker_status WHERE job = 'sequencer'")
 
     def backlog(self):
         return self.value(BACKLOG_SQL)

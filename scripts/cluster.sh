@@ -42,7 +42,7 @@ start)
     # caller does next (a load, a crash) happens with the worker at work.
     for _ in $(seq 1 150); do
         pid=$(as_postgres psql -h "$dir" -p "$port" -U postgres -d "$database" -qAt \
-            -c "SELECT pid FROM eventstore.worker_status WHERE state <> 'waiting for extension'")
+            -c "SELECT pid FROM eventstore.worker_status WHERE job = 'sequencer' AND state <> 'waiting for extension'")
         [ -n "$pid" ] && break
         sleep 0.1
     done

@@ -58,7 +58,7 @@ SELECT global_position, stream_id, event_type FROM eventstore.read_category('acc
 
 \echo
 \echo '== 7. The worker'
-SELECT pid IS NOT NULL AS running, state, database, sequenced_position, last_error FROM eventstore.worker_status;
+SELECT job, pid IS NOT NULL AS running, state, database, "position", last_error FROM eventstore.worker_status ORDER BY job;
 
 \echo
 \echo '== 8. Kafka: the worker publishes every sequenced event, and the outbox'

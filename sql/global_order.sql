@@ -43,8 +43,11 @@ SELECT test_error($$SELECT * FROM eventstore.read_category('cart', 0, -1)$$);
 SELECT test_error($$SELECT eventstore.wait_for_position(1, '-1 second')$$);
 SELECT test_error($$SELECT eventstore.wait_for_position(NULL, '1 second')$$);
 
--- The worker reports itself.
-SELECT pid IS NOT NULL AS running, state IN ('idle', 'working') AS state_ok, database,
-       sequenced_position = (SELECT max(global_position) FROM eventstore.log_positions) AS position_ok,
+-- The worker family reports itself: one row per process.
+SELECT job, pid IS NOT NULL AS running, state IN ('idle', 'working', 'running') AS state_ok, database,
        last_error IS NULL AS no_error, sequencer_snapshot IS NOT NULL AS has_snapshot
-FROM eventstore.worker_status;
+FROM eventstore.worker_status ORDER BY job;
+SELECT "position" = (SELECT max(global_position) FROM eventstore.log_positions) AS position_ok
+FROM eventstore.worker_status WHERE job = 'sequencer';
+-- Each job is its own process.
+SELECT count(DISTINCT pid) AS processes FROM eventstore.worker_status;

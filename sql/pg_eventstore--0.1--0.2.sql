@@ -173,3 +173,36 @@ $$;
 
 REVOKE ALL ON FUNCTION eventstore.check_categories(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION eventstore.check_categories(text) TO eventstore_admin;
+
+-- ---------------------------------------------------------------------------
+-- worker_status: one row per process of the worker family
+-- ---------------------------------------------------------------------------
+-- 0.1 ran every job in one process with one status row.  The jobs now run
+-- in their own processes (a launcher starts the sequencer and the Kafka
+-- publisher), each with its own state, position and last error.
+DROP VIEW eventstore.worker_status;
+DROP FUNCTION eventstore.worker_status_row();
+
+CREATE FUNCTION eventstore.job_status_rows(
+    OUT job text, OUT pid integer, OUT state text, OUT database text, OUT started_at timestamptz,
+    OUT last_loop_at timestamptz, OUT loops bigint, OUT "position" bigint, OUT last_batch_events bigint,
+    OUT last_batch_at timestamptz, OUT worker_naptime_ms integer, OUT last_error text,
+    OUT last_error_at timestamptz)
+RETURNS SETOF record
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_job_status';
+
+-- position: the sequencer's highest assigned global position; the
+-- publisher's published position.  The last two columns are the same on
+-- every row: what the sequencer works from, and the oldest open writing
+-- transaction (which holds back the sequencer's snapshot, docs/global-order.md).
+CREATE VIEW eventstore.worker_status AS
+    SELECT w.*,
+           (SELECT s.last_snapshot FROM eventstore.sequencer_state s) AS sequencer_snapshot,
+           (SELECT min(a.xact_start) FROM pg_catalog.pg_stat_activity a
+             WHERE a.backend_xid IS NOT NULL AND a.datname = current_database()) AS oldest_open_write_xact_start
+    FROM eventstore.job_status_rows() w;
+
+REVOKE ALL ON FUNCTION eventstore.job_status_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION eventstore.job_status_rows() TO eventstore_reader;
+GRANT SELECT ON eventstore.worker_status TO eventstore_reader;

@@ -27,7 +27,7 @@
 #include <optional>
 #include <string>
 
-#include "commit_wakeup.h"
+#include "commit_doorbell.h"
 #include "core/expected_version.h"
 #include "core/identifiers.h"
 #include "errors.h"

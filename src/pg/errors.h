@@ -1,13 +1,29 @@
 /*
- * errors.h — the SQLSTATEs pg_eventstore raises, and the one boundary guard
- * every SQL-callable entry point runs its body through.
+ * errors.h — the SQLSTATEs pg_eventstore raises, and the one rule for every
+ * crossing between C++ and PostgreSQL.
  *
- * Why a guard: PostgreSQL reports errors with ereport(ERROR), a longjmp, and
+ * Why a rule: PostgreSQL reports errors with ereport(ERROR), a longjmp, and
  * C++ reports them with exceptions.  A C++ exception must never escape into
- * PostgreSQL's C frames, and a longjmp must never cross a frame that owns a
- * C++ object with a destructor.  So entry points keep only plain-data locals,
- * call C++ (src/core) only inside guarded_call(), and raise PostgreSQL errors
- * only after the catch block has been left.
+ * PostgreSQL's (or librdkafka's) C frames: it would std::terminate the
+ * process, and the postmaster would restart every backend of the cluster.
+ * A longjmp must never cross a frame that owns a C++ object with a
+ * destructor.  So, in SQL functions, hooks, callbacks and the worker jobs:
+ *
+ *   1. Code that can throw runs only inside guarded_call() or
+ *      contained_call().  Outside them runs only plain C-style code and
+ *      C++ that cannot throw (noexcept, or no allocation).
+ *   2. guarded_call() is for code that may fail the current statement or
+ *      worker round: an exception becomes an ERROR (XX000, or 53200 for
+ *      out-of-memory), raised after the catch block was left.
+ *   3. contained_call() is for places that must not raise an ERROR at all
+ *      (an error handler, a librdkafka callback): an exception is swallowed
+ *      and reported as `false`, for the caller to act on.
+ *   4. Inside either, no PostgreSQL function that can ereport(ERROR) is
+ *      called: the longjmp would skip the C++ destructors.  Code that needs
+ *      both does its PostgreSQL part first, into plain data (palloc'd
+ *      copies), and its C++ part inside the guard afterwards.
+ *   5. State that C++ keeps between calls lives in long-lived heap objects
+ *      (the publisher's state), never on a frame an ERROR can cross.
  */
 #ifndef EVENTSTORE_PG_ERRORS_H
 #define EVENTSTORE_PG_ERRORS_H
@@ -60,6 +76,30 @@ void guarded_call(Body &&body)
         report_cpp_failure(nullptr);
     if (failed)
         report_cpp_failure(failure);
+}
+
+/*
+ * Runs body() where no ERROR may be raised.  Returns false when it threw;
+ * the exception is swallowed, its message copied into `failure` (room for
+ * kFailureMessageBytes) when one is given.
+ */
+template <typename Body>
+bool contained_call(Body &&body, char *failure = nullptr) noexcept
+{
+    try {
+        body();
+        return true;
+    } catch (const std::bad_alloc &) {
+        if (failure != nullptr)
+            copy_failure_message(failure, "out of memory");
+    } catch (const std::exception &e) {
+        if (failure != nullptr)
+            copy_failure_message(failure, e.what());
+    } catch (...) {
+        if (failure != nullptr)
+            copy_failure_message(failure, "unknown C++ exception");
+    }
+    return false;
 }
 
 }  // namespace eventstore::pg

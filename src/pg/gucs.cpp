@@ -3,9 +3,8 @@
  */
 #include "gucs.h"
 
+#include "errors.h"
 #include "kafka/config_list.h"
-
-#include <exception>
 
 #include "pg_includes.h"
 
@@ -23,23 +22,19 @@ char *guc_kafka_bootstrap_servers = nullptr;
 char *guc_kafka_config = nullptr;
 char *guc_kafka_topic = nullptr;
 int guc_kafka_batch_size = 10000;
+bool guc_inject_publisher_failure = false;
 
 namespace {
 
 /*
  * Rejects a kafka_config that does not parse or would weaken the delivery
- * guarantees, at SET/reload time rather than in the worker later.  Pure C++
- * inside, so exceptions are caught here and turned into the GUC error detail.
+ * guarantees, at SET/reload time rather than in the worker later.  A check
+ * hook must not raise an ERROR: the parser's exception becomes the detail.
  */
 bool check_kafka_config(char **newval, void **, GucSource)
 {
-    char problem[512] = "";
-    try {
-        (void)kafka::producer_properties("", *newval == nullptr ? "" : *newval);
-    } catch (const std::exception &e) {
-        strlcpy(problem, e.what(), sizeof problem);
-    }
-    if (problem[0] == '\0')
+    char problem[kFailureMessageBytes];
+    if (contained_call([&] { (void)kafka::producer_properties("", *newval == nullptr ? "" : *newval); }, problem))
         return true;
     GUC_check_errdetail("%s", problem);
     return false;
@@ -85,6 +80,12 @@ void define_gucs()
     DefineCustomIntVariable("pg_eventstore.kafka_batch_size",
                             "Most messages the publisher keeps in flight (sent, not yet acknowledged).", nullptr,
                             &guc_kafka_batch_size, 10000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("pg_eventstore.inject_publisher_failure",
+                             "For tests: every publisher round throws a C++ exception while this is on.",
+                             "Shows that a failure inside the publisher's C++ code is recorded and recovered "
+                             "from, not fatal.",
+                             &guc_inject_publisher_failure, false, PGC_SIGHUP, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+                             nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("pg_eventstore");
 }
 

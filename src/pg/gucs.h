@@ -28,6 +28,9 @@ extern char *guc_kafka_config;
 extern char *guc_kafka_topic;
 extern int guc_kafka_batch_size;
 
+/* pg_eventstore.inject_publisher_failure (tests only, hidden): the publisher's next rounds throw. */
+extern bool guc_inject_publisher_failure;
+
 void define_gucs();
 
 }  // namespace eventstore::pg

@@ -49,10 +49,4 @@ ArrayType *array_of(Datum *values, bool *nulls, int count, Oid element_type)
     return construct_md_array(values, nulls, 1, dims, lower_bounds, element_type, length, by_value, alignment);
 }
 
-void assign_text(std::string &out, Datum text_datum)
-{
-    text *value = DatumGetTextPP(text_datum);
-    out.assign(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
-}
-
 }  // namespace eventstore::pg

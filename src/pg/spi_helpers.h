@@ -12,8 +12,6 @@ extern "C" {
 #include "utils/array.h"
 }
 
-#include <string>
-
 namespace eventstore::pg {
 
 /*
@@ -35,9 +33,6 @@ void run_kept(SPIPlanPtr *plan, const char *sql, int expected);
 
 /* A one-dimensional array of `count` values (nulls may be NULL: no nulls). */
 ArrayType *array_of(Datum *values, bool *nulls, int count, Oid element_type);
-
-/* Copies a text datum into `out` (detoasting as needed). */
-void assign_text(std::string &out, Datum text_datum);
 
 }  // namespace eventstore::pg
 

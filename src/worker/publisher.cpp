@@ -8,7 +8,7 @@
  * acknowledged.  A crash, a kill or a broker outage can therefore cause
  * re-sends of the unacknowledged window, never a loss.
  *
- * How a round goes (run_publisher_round, called by the worker loop):
+ * How a round goes (run_publisher_round, called by the job loop):
  *   1. serve the producer's delivery reports (poll, on this thread) into the
  *      two DeliveryWindows (events, outbox);
  *   2. in one short transaction: record the leading settled run of each
@@ -21,11 +21,17 @@
  * librdkafka threads never run PostgreSQL code: reports and errors are
  * served by poll() here, log lines are buffered by src/kafka and logged
  * below.  C++ objects live in the long-lived Publisher state, so an ERROR
- * from SPI never jumps over a frame that owns one.
+ * from SPI never jumps over a frame that owns one, and every C++ step runs
+ * inside pg::guarded_call (src/pg/errors.h): an exception fails the round
+ * like any ERROR, and after a failed round the producer is rebuilt from the
+ * durable published position, so nothing in memory can be half-updated.
+ *
+ * The job runs in its own process (publisher_job in this file's bottom
+ * part), woken by the sequencer's progress, by outbox commits through the
+ * sequencer, and by Kafka's delivery reports on the producer's socket.
  */
 #include "pg/pg_includes.h"
 
-#include "publisher.h"
 
 #include <memory>
 #include <string>
@@ -33,14 +39,18 @@
 
 #include "core/backoff.h"
 #include "core/delivery_window.h"
+#include "job_loop.h"
+#include "job_slot.h"
 #include "job_transaction.h"
 #include "kafka/config_list.h"
 #include "kafka/producer.h"
+#include "pg/errors.h"
 #include "pg/gucs.h"
-#include "pg/shared_state.h"
 #include "publisher_queries.h"
+#include "shared_state.h"
 
 extern "C" {
+#include "commands/extension.h"
 #include "utils/timestamp.h"
 }
 
@@ -79,6 +89,7 @@ struct Publisher {
     MessageBatch outbox_batch;
 
     bool more_to_read = false;  /* the last read was cut short by kMessagesPerRead */
+    bool extension_missing = false; /* the last exchange found no extension in the database */
 
     std::vector<std::string> log_lines; /* to log from this thread */
     std::string client_error;           /* the producer's last client-wide error, for outbox_status */
@@ -94,13 +105,13 @@ struct Publisher {
     double messages_per_second = 0;
 };
 
-/* Created on first use and kept for the life of the worker process. */
+/* Created on first use and kept for the life of the publisher process. */
 Publisher *publisher_state = nullptr;
 
 Publisher &state()
 {
     if (publisher_state == nullptr)
-        publisher_state = new Publisher();
+        pg::guarded_call([] { publisher_state = new Publisher(); });
     return *publisher_state;
 }
 
@@ -134,14 +145,14 @@ void drop_producer(Publisher &p)
     p.windows_loaded = false;
 }
 
-void record_error(const std::string &message)
+/* Shows an error in outbox_status (plain C string: callable from the error handler too). */
+void record_error(const char *message)
 {
     const TimestampTz now = GetCurrentTimestamp();
-    LWLockAcquire(pg::worker_shared_state->lock, LW_EXCLUSIVE);
-    strlcpy(pg::worker_shared_state->publisher.last_error, message.c_str(),
-            sizeof pg::worker_shared_state->publisher.last_error);
-    pg::worker_shared_state->publisher.last_error_at = now;
-    LWLockRelease(pg::worker_shared_state->lock);
+    LWLockAcquire(worker_shared_state->lock, LW_EXCLUSIVE);
+    strlcpy(worker_shared_state->publisher.last_error, message, sizeof worker_shared_state->publisher.last_error);
+    worker_shared_state->publisher.last_error_at = now;
+    LWLockRelease(worker_shared_state->lock);
 }
 
 /* A failed attempt: remember why and wait longer before the next one. */
@@ -149,7 +160,7 @@ void back_off(Publisher &p, const std::string &why)
 {
     p.backoff_ms = next_backoff_ms(p.backoff_ms);
     p.retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), p.backoff_ms);
-    record_error(why);
+    record_error(why.c_str());
     ereport(LOG, (errmsg("pg_eventstore publisher: %s; retrying in %ld ms", why.c_str(), p.backoff_ms)));
 }
 
@@ -160,23 +171,35 @@ void log_buffered_lines(Publisher &p)
     p.log_lines.clear();
 }
 
-/* C++ only: builds the producer.  Sets p.failure instead of throwing. */
+/* C++ only: builds the producer.  A bad configuration sets p.failure. */
 void create_producer(Publisher &p)
 {
-    try {
-        p.producer_bootstrap = configured_bootstrap();
-        p.producer_config = configured_config();
-        p.producer = std::make_unique<kafka::Producer>(
-            kafka::producer_properties(p.producer_bootstrap, p.producer_config));
-    } catch (const std::exception &e) {
-        p.failure = e.what();
-    }
+    pg::guarded_call([&] {
+        try {
+            p.producer_bootstrap = configured_bootstrap();
+            p.producer_config = configured_config();
+            p.producer = std::make_unique<kafka::Producer>(
+                kafka::producer_properties(p.producer_bootstrap, p.producer_config));
+        } catch (const std::invalid_argument &e) { /* the configuration, not the code */
+            p.failure = e.what();
+        } catch (const std::runtime_error &e) {
+            p.failure = e.what();
+        }
+    });
+}
+
+/* Set by pg_eventstore.inject_publisher_failure (tests): the next round's C++ step throws. */
+void maybe_inject_failure()
+{
+    if (pg::guc_inject_publisher_failure)
+        throw std::logic_error("injected failure (pg_eventstore.inject_publisher_failure is on)");
 }
 
 /* C++ only: serves delivery reports into the windows, collects errors and log lines. */
 void collect_delivery_reports(Publisher &p, TimestampTz now)
 {
-    try {
+    pg::guarded_call([&] {
+        maybe_inject_failure();
         p.producer->poll(0);
         for (const kafka::DeliveryReport &report : p.producer->take_delivery_reports()) {
             const bool from_outbox = (report.token & kOutboxTokenBit) != 0;
@@ -210,20 +233,16 @@ void collect_delivery_reports(Publisher &p, TimestampTz now)
         const std::string fatal = p.producer->fatal_error();
         if (!fatal.empty())
             p.failure = "fatal producer error, rebuilding the producer: " + fatal;
-    } catch (const std::exception &e) {
-        p.failure = std::string("collecting delivery reports: ") + e.what();
-    }
+    });
 }
 
 /* C++ only: snapshots the settled prefixes for the transaction to record. */
 void take_settled_prefixes(Publisher &p)
 {
-    try {
+    pg::guarded_call([&] {
         p.event_prefix = p.events.settled_prefix();
         p.outbox_prefix = p.outbox.settled_prefix();
-    } catch (const std::exception &e) {
-        p.failure = e.what();
-    }
+    });
 }
 
 /*
@@ -238,6 +257,11 @@ void exchange_with_database(Publisher &p, bool may_read, int64 sequenced_positio
     const int64 batch_size = pg::guc_kafka_batch_size;
 
     begin_job_transaction("pg_eventstore: publishing to Kafka");
+    p.extension_missing = !OidIsValid(get_extension_oid("pg_eventstore", true));
+    if (p.extension_missing) {
+        commit_job_transaction();
+        return;
+    }
     /*
      * Committed with the server's synchronous_commit (normally on), not
      * asynchronously: a crash must not take back a published position that
@@ -269,7 +293,10 @@ void exchange_with_database(Publisher &p, bool may_read, int64 sequenced_positio
 /* C++ only: after commit, move the windows forward. */
 void apply_committed_exchange(Publisher &p)
 {
-    try {
+    if (p.extension_missing)
+        return;
+    const int64 settled_events = (int64)p.event_prefix.count;
+    pg::guarded_call([&] {
         if (!p.windows_loaded) {
             p.events.reset(p.loaded_position);
             p.outbox.reset(0);
@@ -281,17 +308,18 @@ void apply_committed_exchange(Publisher &p)
         /* Outbox ids may arrive below earlier ones (commit order): start each batch afresh. */
         if (p.outbox.empty() && !p.outbox_batch.empty())
             p.outbox.reset(0);
-    } catch (const std::exception &e) {
-        p.failure = e.what();
-    }
-    p.event_prefix = SettledPrefix();
-    p.outbox_prefix = SettledPrefix();
+        p.event_prefix = SettledPrefix();
+        p.outbox_prefix = SettledPrefix();
+    });
+    pg_atomic_write_u64(&worker_shared_state->jobs[kPublisher].position, (uint64)p.events.durable_id());
+    if (settled_events > 0)
+        record_job_batch(settled_events);
 }
 
 /* C++ only: hands a batch to the producer and records it in its window. */
 void send_batch(Publisher &p, MessageBatch &batch, DeliveryWindow &window, uint64_t token_bit)
 {
-    try {
+    pg::guarded_call([&] {
         for (size_t i = 0; i < batch.size(); i++) {
             const int64_t id = batch.ids[i];
             const kafka::ProduceResult result = p.producer->produce(batch.messages[i], token_bit | (uint64_t)id);
@@ -313,10 +341,8 @@ void send_batch(Publisher &p, MessageBatch &batch, DeliveryWindow &window, uint6
                 }
             }
         }
-    } catch (const std::exception &e) {
-        p.failure = std::string("sending: ") + e.what();
-    }
-    batch.clear();
+        batch.clear();
+    });
 }
 
 void publish_status(Publisher &p, const char *status, TimestampTz now)
@@ -329,14 +355,14 @@ void publish_status(Publisher &p, const char *status, TimestampTz now)
         p.rate_sample_at = now;
         p.rate_sample_total = p.acknowledged_total;
     }
-    LWLockAcquire(pg::worker_shared_state->lock, LW_EXCLUSIVE);
-    pg::PublisherSharedState &shared = pg::worker_shared_state->publisher;
+    LWLockAcquire(worker_shared_state->lock, LW_EXCLUSIVE);
+    PublisherDetails &shared = worker_shared_state->publisher;
     strlcpy(shared.state, status, sizeof shared.state);
     shared.in_flight = (int64)(p.events.outstanding() + p.outbox.outstanding());
     shared.acknowledged_total = p.acknowledged_total;
     shared.messages_per_second = p.messages_per_second;
     shared.last_acknowledged_at = p.last_acknowledged_at;
-    LWLockRelease(pg::worker_shared_state->lock);
+    LWLockRelease(worker_shared_state->lock);
 }
 
 /* Reports a failure a C++ step left in p.failure; true when there was one. */
@@ -354,8 +380,11 @@ long milliseconds_until(TimestampTz when, TimestampTz now)
     return when > now ? (long)((when - now) / 1000) + 1 : 0;
 }
 
-}  // namespace
-
+/*
+ * One round.  sequenced_position: the highest position the sequencer has
+ * committed (events beyond what was sent are read only when there are
+ * some).  Returns the longest the job may sleep, in ms (-1: no limit).
+ */
 long run_publisher_round(int64 sequenced_position)
 {
     Publisher &p = state();
@@ -390,7 +419,7 @@ long run_publisher_round(int64 sequenced_position)
     log_buffered_lines(p);
     if (!p.client_error.empty()) {
         /* "all brokers down" and the like: shown to the operator, retried by librdkafka itself. */
-        record_error(p.client_error);
+        record_error(p.client_error.c_str());
         p.client_error.clear();
     }
     if (!p.failure.empty() && !p.producer->fatal_error().empty()) {
@@ -434,28 +463,82 @@ long run_publisher_round(int64 sequenced_position)
     return outstanding > 0 ? kInFlightSafetyNetMs : -1;
 }
 
-int publisher_wakeup_fd()
+/* ---- the publisher job's steps (see job_loop.h) ---- */
+
+JobRound publishing_round()
+{
+    const long sleep_ms = run_publisher_round(sequenced_position());
+    return JobRound{sleep_ms, publisher_state != nullptr && publisher_state->extension_missing};
+}
+
+/*
+ * A failed round (an ERROR from SQL or a C++ exception): start again from
+ * what is durable.  The producer and its windows are dropped, so a step
+ * interrupted half-way leaves nothing behind; what was in flight is sent
+ * again (at least once, never lost).  Runs inside the loop's error handler:
+ * no ERROR may be raised here.
+ */
+void after_failed_round(const char *message)
+{
+    record_error(message);
+    if (publisher_state == nullptr)
+        return;
+    Publisher &p = *publisher_state;
+    if (!pg::contained_call([&] {
+            drop_producer(p);
+            p.event_batch.clear();
+            p.outbox_batch.clear();
+            p.event_prefix = SettledPrefix();
+            p.outbox_prefix = SettledPrefix();
+            p.failure.clear();
+        })) {
+        /* Could not even reset: start from nothing (the durable position is reloaded). */
+        publisher_state = nullptr;
+    }
+}
+
+int kafka_wakeup_socket()
 {
     return publisher_state != nullptr && publisher_state->producer ? publisher_state->producer->wakeup_fd() : -1;
 }
 
-void stop_publisher()
+/* Clean shutdown: record what Kafka acknowledges within a short wait, so a restart re-sends less. */
+void flush_before_exit()
 {
     if (publisher_state == nullptr || !publisher_state->producer)
         return;
     Publisher &p = *publisher_state;
-    /* Record what Kafka acknowledges within a short wait, so a restart re-sends less. */
-    try {
-        p.producer->flush(kShutdownFlushMs);
-    } catch (...) {
-    }
+    pg::guarded_call([&] { p.producer->flush(kShutdownFlushMs); });
     collect_delivery_reports(p, GetCurrentTimestamp());
     log_buffered_lines(p);
     p.failure.clear();
     take_settled_prefixes(p);
     if (p.windows_loaded && (p.event_prefix.count > 0 || p.outbox_prefix.count > 0))
         exchange_with_database(p, false, 0);
-    p.producer.reset();
+    pg::guarded_call([&] { p.producer.reset(); });
 }
 
+const JobSteps kPublisherSteps = {
+    kPublisher,
+    "pg_eventstore publisher",
+    nullptr,
+    publishing_round,
+    after_failed_round,
+    nullptr,
+    kafka_wakeup_socket,
+    flush_before_exit,
+};
+
+}  // namespace
 }  // namespace eventstore::worker
+
+extern "C" {
+
+PGDLLEXPORT void eventstore_publisher_main(Datum);
+
+void eventstore_publisher_main(Datum)
+{
+    eventstore::worker::run_job(eventstore::worker::kPublisherSteps);
+}
+
+}  // extern "C"

@@ -35,15 +35,15 @@ def query(dsn, sql, params=None):
     return rows
 
 
-def worker_pid(dsn=DSN, timeout=30):
-    """The running worker's pid, waiting for it to (re)start."""
+def worker_pid(dsn=DSN, timeout=30, job="sequencer"):
+    """The pid of a running job of the worker family, waiting for it to (re)start."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        rows = query(dsn, "SELECT pid FROM eventstore.worker_status")
+        rows = query(dsn, "SELECT pid FROM eventstore.worker_status WHERE job = %s", (job,))
         if rows[0][0]:
             return rows[0][0]
         time.sleep(0.2)
-    raise AssertionError("the worker did not start within %d s" % timeout)
+    raise AssertionError("the %s did not start within %d s" % (job, timeout))
 
 
 def restart_immediately():

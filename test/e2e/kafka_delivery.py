@@ -368,10 +368,49 @@ def crash_mid_batch(crash):
 
 def scenario_kill_worker():
     def crash():
-        pid = worker_pid()
+        pid = worker_pid(job="publisher")
         os.kill(pid, signal.SIGKILL)
-        print("killed worker %d" % pid, flush=True)
+        print("killed the publisher %d" % pid, flush=True)
     return crash_mid_batch(crash)
+
+
+def job_row(job):
+    return sql("SELECT pid, state, last_error FROM eventstore.worker_status WHERE job = %s", (job,))[0]
+
+
+def scenario_publisher_exception():
+    """A C++ exception inside the publisher's round (injected with
+    pg_eventstore.inject_publisher_failure) fails that round like any error:
+    it is logged and shown in worker_status and outbox_status, the publisher
+    process lives on (no std::terminate, no cluster restart), the sequencer
+    keeps sequencing meanwhile, and once the failures stop everything
+    committed is published."""
+    configure_publishing()
+    wait_for_producer()
+    publisher_pid, sequencer_pid = worker_pid(job="publisher"), worker_pid()
+    sql("ALTER SYSTEM SET pg_eventstore.inject_publisher_failure = on")
+    sql("SELECT pg_reload_conf()")
+    problems = []
+    deadline = time.time() + 30
+    while time.time() < deadline and job_row("publisher")[1] != "backing off after error":
+        time.sleep(0.1)
+    ledger = load(2000)
+    sequenced = sql("SELECT eventstore.wait_for_position(%s, '60 seconds')", (len(ledger.committed),))[0][0]
+    pid, state, last_error = job_row("publisher")
+    outbox_error = status()["last_error"] or ""
+    print("while failing: publisher pid %s (before %s), state %r, last_error %r; outbox_status last_error %r; "
+          "sequenced meanwhile: %s" % (pid, publisher_pid, state, last_error, outbox_error, sequenced), flush=True)
+    if pid != publisher_pid:
+        problems.append("the publisher process was replaced: the exception was not contained")
+    if "injected failure" not in (last_error or "") or "injected failure" not in outbox_error:
+        problems.append("the exception is not shown in worker_status and outbox_status")
+    if not sequenced or worker_pid() != sequencer_pid:
+        problems.append("the sequencer did not go on while the publisher failed")
+    sql("ALTER SYSTEM RESET pg_eventstore.inject_publisher_failure")
+    sql("SELECT pg_reload_conf()")
+    wait_until_published(len(ledger.committed))
+    problems += check_event_stream(consume("eventstore.events"), ledger, max_duplicates=BATCH_SIZE)
+    return report(problems)
 
 
 def scenario_immediate_stop():
@@ -385,6 +424,7 @@ SCENARIOS = {
     "oversize": scenario_oversize,
     "bad-config": scenario_bad_config,
     "kill-worker": scenario_kill_worker,
+    "publisher-exception": scenario_publisher_exception,
     "immediate-stop": scenario_immediate_stop,
 }
 

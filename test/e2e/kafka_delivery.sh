@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/common.sh
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(basic oversize bad-config produce-errors kill-worker immediate-stop broker-outage)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(basic oversize bad-config produce-errors publisher-exception kill-worker immediate-stop broker-outage)
 status=0
 for scenario in "${scenarios[@]}"; do
     echo "-- kafka delivery: $scenario"

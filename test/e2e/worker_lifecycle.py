@@ -82,14 +82,14 @@ def scenario_immediate_stop():
 
 
 def scenario_sighup():
-    before = query(DSN, "SELECT worker_naptime_ms FROM eventstore.worker_status")[0][0]
+    before = query(DSN, "SELECT worker_naptime_ms FROM eventstore.worker_status WHERE job = 'sequencer'")[0][0]
     query(DSN, "ALTER SYSTEM SET pg_eventstore.worker_naptime = '250ms'")
     query(DSN, "SELECT pg_reload_conf()")
     deadline = time.time() + 10
     after = before
     while time.time() < deadline and after != 250:
         time.sleep(0.1)
-        after = query(DSN, "SELECT worker_naptime_ms FROM eventstore.worker_status")[0][0]
+        after = query(DSN, "SELECT worker_naptime_ms FROM eventstore.worker_status WHERE job = 'sequencer'")[0][0]
     print("worker_naptime_ms before %s, after reload %s" % (before, after))
     query(DSN, "ALTER SYSTEM RESET pg_eventstore.worker_naptime")
     query(DSN, "SELECT pg_reload_conf()")
@@ -125,9 +125,9 @@ def scenario_failover():
 def failover_steps(standby_dsn, standby_dir):
     failures = []
     in_recovery, = query(standby_dsn, "SELECT pg_is_in_recovery()")[0]
-    pid, state = query(standby_dsn, "SELECT pid, state FROM eventstore.worker_status")[0]
-    print("standby: in recovery %s, worker pid %s, state %r" % (in_recovery, pid, state))
-    if not in_recovery or pid is not None:
+    pids = query(standby_dsn, "SELECT job, pid, state FROM eventstore.worker_status ORDER BY job")
+    print("standby: in recovery %s, worker processes %s" % (in_recovery, pids))
+    if not in_recovery or any(pid is not None for _, pid, _ in pids):
         failures.append("the standby runs a worker")
 
     # Events sequenced normally on the primary first.
@@ -182,8 +182,9 @@ def failover_steps(standby_dsn, standby_dir):
     return 1 if failures else 0
 
 
-def worker_row():
-    return query(DSN, "SELECT pid, state, last_error, last_error_at FROM eventstore.worker_status")[0]
+def worker_row(job="sequencer"):
+    return query(DSN, "SELECT pid, state, last_error, last_error_at FROM eventstore.worker_status WHERE job = %s",
+                 (job,))[0]
 
 
 def wait_for_state(wanted, timeout=30):

@@ -7,9 +7,9 @@
  * polling the tables.  Returns true once the position is sequenced, false
  * when the timeout passes first.
  */
-#include "pg_includes.h"
+#include "pg/pg_includes.h"
 
-#include "gucs.h"
+#include "pg/gucs.h"
 #include "shared_state.h"
 
 #include <cstring>
@@ -22,9 +22,8 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
-using eventstore::pg::worker_shared_state;
-
-using eventstore::pg::shared_sequenced_position;
+using eventstore::worker::sequenced_position;
+using eventstore::worker::worker_shared_state;
 
 extern "C" {
 
@@ -56,11 +55,11 @@ Datum eventstore_wait_for_position(PG_FUNCTION_ARGS)
                         errhint("Set pg_eventstore.database to the database that holds the event store.")));
 
     const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout->time / 1000);
-    bool reached = shared_sequenced_position() >= target;
+    bool reached = sequenced_position() >= target;
     if (!reached) {
         ConditionVariablePrepareToSleep(&worker_shared_state->position_advanced);
         for (;;) {
-            reached = shared_sequenced_position() >= target;
+            reached = sequenced_position() >= target;
             if (reached)
                 break;
             const long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);

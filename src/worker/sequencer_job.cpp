@@ -1,0 +1,102 @@
+/*
+ * sequencer_job.cpp — the sequencer's process: when to run a sequencing
+ * round, and whom to tell about its progress.  The round itself (which
+ * events, in what order) is sequencer.cpp.
+ *
+ * Committing appenders ring the commit doorbell (src/pg/commit_doorbell),
+ * which sets this process's latch.  A round costs a transaction and, when
+ * it sequences something, a WAL flush, so it runs only when the doorbell
+ * rang since the last round began, when the naptime passed without a ring
+ * (a prepared transaction committed elsewhere, rows restored by pg_restore),
+ * and after a failed round.  After each round it publishes the new position
+ * (wait_for_position waiters and the publisher wake on it) and wakes the
+ * publisher, which also serves the outbox that commits fill.
+ */
+#include "pg/pg_includes.h"
+
+#include "job_loop.h"
+#include "job_slot.h"
+#include "job_transaction.h"
+#include "pg/commit_doorbell.h"
+#include "sequencer.h"
+#include "shared_state.h"
+
+extern "C" {
+#include "commands/extension.h"
+#include "miscadmin.h"
+}
+
+namespace eventstore::worker {
+namespace {
+
+/* When the next round is due.  Plain data: survives an ERROR in a round. */
+struct SequencerSchedule {
+    bool due = true;         /* run at the next loop whatever the doorbell says */
+    uint64 rings_seen = 0;   /* doorbell rings when the last finished round began */
+};
+SequencerSchedule schedule;
+
+void listen_to_doorbell()
+{
+    pg::set_doorbell_latch(MyLatch);
+}
+
+JobRound sequencing_round()
+{
+    /* Read before the round's snapshot: a commit counted later rings again. */
+    const uint64 rings = pg::doorbell_rings();
+    if (!schedule.due && rings == schedule.rings_seen)
+        return JobRound{-1, false};
+    schedule.due = true; /* until this round finishes */
+
+    begin_job_transaction("pg_eventstore: sequencing");
+    const bool installed = OidIsValid(get_extension_oid("pg_eventstore", true));
+    SequencerRound round = {0, 0};
+    if (installed)
+        round = sequence_committed_events();
+    commit_job_transaction();
+
+    schedule.rings_seen = rings;
+    schedule.due = false;
+    if (!installed)
+        return JobRound{-1, true};
+
+    pg_atomic_write_u64(&worker_shared_state->jobs[kSequencer].position, (uint64)round.last_position);
+    if (round.events > 0) {
+        record_job_batch(round.events);
+        ConditionVariableBroadcast(&worker_shared_state->position_advanced);
+    }
+    wake_job(kPublisher);
+    return JobRound{-1, false};
+}
+
+void look_again() { schedule.due = true; }
+
+void after_failed_round(const char *) { schedule.due = true; }
+
+void stop_listening() { pg::set_doorbell_latch(nullptr); }
+
+const JobSteps kSequencerSteps = {
+    kSequencer,
+    "pg_eventstore sequencer",
+    listen_to_doorbell,
+    sequencing_round,
+    after_failed_round,
+    look_again,
+    nullptr,
+    stop_listening,
+};
+
+}  // namespace
+}  // namespace eventstore::worker
+
+extern "C" {
+
+PGDLLEXPORT void eventstore_sequencer_main(Datum);
+
+void eventstore_sequencer_main(Datum)
+{
+    eventstore::worker::run_job(eventstore::worker::kSequencerSteps);
+}
+
+}  // extern "C"
