@@ -33,6 +33,7 @@
 #include "errors.h"
 #include "event_hashing.h"
 #include "gucs.h"
+#include "kept_plan.h"
 #include "log_guard.h"
 #include "spi_helpers.h"
 
@@ -225,51 +226,31 @@ void generate_event_id(pg_uuid_t *id)
     id->data[8] = (id->data[8] & 0x3f) | 0x80; /* RFC 4122 variant */
 }
 
-/* ---- SPI plans, prepared once per backend ---- */
+/* ---- statements, planned once per backend ---- */
 
-SPIPlanPtr lock_stream_plan()
-{
-    static SPIPlanPtr plan = nullptr;
-    if (plan == nullptr) {
-        Oid types[] = {TEXTOID};
-        plan = prepare_kept("SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1 FOR UPDATE", 1,
-                            types);
-    }
-    return plan;
-}
+KeptPlan lock_stream_statement = {
+    "SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1 FOR UPDATE", 1, {TEXTOID}};
 
-SPIPlanPtr create_stream_plan()
-{
-    static SPIPlanPtr plan = nullptr;
-    if (plan == nullptr) {
-        Oid types[] = {TEXTOID, TEXTOID};
-        plan = prepare_kept("INSERT INTO eventstore.streams (stream_id, category, version, head_hash) "
-                            "VALUES ($1, $2, 0, '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) "
-                            "ON CONFLICT (stream_id) DO NOTHING",
-                            2, types);
-    }
-    return plan;
-}
+KeptPlan create_stream_statement = {
+    "INSERT INTO eventstore.streams (stream_id, category, version, head_hash) "
+    "VALUES ($1, $2, 0, '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) "
+    "ON CONFLICT (stream_id) DO NOTHING",
+    2,
+    {TEXTOID, TEXTOID}};
 
 /*
  * Which of the given ids are stored, with what they are stored as.  Only the
  * ids go to the server: the content is compared here, for the few ids found,
- * so a batch's data is not copied into one more array (issue: a 100 MB batch
- * took 8x its size in backend memory).
+ * so a batch's data is not copied into one more array (a 100 MB batch took
+ * 6x its size in backend memory in 0.1).
  */
-SPIPlanPtr stored_ids_plan()
-{
-    static SPIPlanPtr plan = nullptr;
-    if (plan == nullptr) {
-        Oid types[] = {UUIDARRAYOID, INT4ARRAYOID};
-        plan = prepare_kept("SELECT e.event_id, e.stream_id, e.stream_version, u.batch_index, e.event_type, e.data "
-                            "FROM unnest($1, $2) AS u(event_id, batch_index) "
-                            "JOIN eventstore.events e ON e.event_id = u.event_id "
-                            "ORDER BY u.batch_index",
-                            2, types);
-    }
-    return plan;
-}
+KeptPlan stored_ids_statement = {
+    "SELECT e.event_id, e.stream_id, e.stream_version, u.batch_index, e.event_type, e.data "
+    "FROM unnest($1, $2) AS u(event_id, batch_index) "
+    "JOIN eventstore.events e ON e.event_id = u.event_id "
+    "ORDER BY u.batch_index",
+    2,
+    {UUIDARRAYOID, INT4ARRAYOID}};
 
 /*
  * Inserts a run of events and moves the stream head past them in one
@@ -277,33 +258,25 @@ SPIPlanPtr stored_ids_plan()
  * transaction storing the same id in another stream: fewer rows come back,
  * and the caller raises ES002.
  */
-SPIPlanPtr insert_events_plan()
-{
-    static SPIPlanPtr plan = nullptr;
-    if (plan == nullptr) {
-        Oid types[] = {TEXTOID,          TIMESTAMPTZOID,   INT8ARRAYOID, UUIDARRAYOID,
-                       TEXTARRAYOID,     INT4ARRAYOID,     JSONBARRAYOID, JSONBARRAYOID,
-                       TIMESTAMPTZARRAYOID, BYTEAARRAYOID, INT8OID,      BYTEAOID};
-        plan = prepare_kept(
-            "WITH sequence_number AS (SELECT nextval('eventstore.insert_seq') AS value), "
-            "inserted AS ("
-            "  INSERT INTO eventstore.events (stream_id, stream_version, event_id, event_type, schema_version,"
-            "      data, metadata, event_time, ingest_time, hash, xid, insert_seq)"
-            "  SELECT $1, u.version, u.event_id, u.event_type, u.schema_version, u.data, u.metadata,"
-            "      u.event_time, $2, u.hash, pg_current_xact_id(), s.value"
-            "  FROM sequence_number s,"
-            "      unnest($3, $4, $5, $6, $7, $8, $9, $10)"
-            "        AS u(version, event_id, event_type, schema_version, data, metadata, event_time, hash)"
-            "  ON CONFLICT (event_id) DO NOTHING"
-            "  RETURNING 1), "
-            "head AS ("
-            "  UPDATE eventstore.streams SET version = $11, head_hash = $12, updated_at = $2"
-            "  WHERE stream_id = $1) "
-            "SELECT count(*) FROM inserted",
-            12, types);
-    }
-    return plan;
-}
+KeptPlan insert_events_statement = {
+    "WITH sequence_number AS (SELECT nextval('eventstore.insert_seq') AS value), "
+    "inserted AS ("
+    "  INSERT INTO eventstore.events (stream_id, stream_version, event_id, event_type, schema_version,"
+    "      data, metadata, event_time, ingest_time, hash, xid, insert_seq)"
+    "  SELECT $1, u.version, u.event_id, u.event_type, u.schema_version, u.data, u.metadata,"
+    "      u.event_time, $2, u.hash, pg_current_xact_id(), s.value"
+    "  FROM sequence_number s,"
+    "      unnest($3, $4, $5, $6, $7, $8, $9, $10)"
+    "        AS u(version, event_id, event_type, schema_version, data, metadata, event_time, hash)"
+    "  ON CONFLICT (event_id) DO NOTHING"
+    "  RETURNING 1), "
+    "head AS ("
+    "  UPDATE eventstore.streams SET version = $11, head_hash = $12, updated_at = $2"
+    "  WHERE stream_id = $1) "
+    "SELECT count(*) FROM inserted",
+    12,
+    {TEXTOID, TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID,
+     JSONBARRAYOID, TIMESTAMPTZARRAYOID, BYTEAARRAYOID, INT8OID, BYTEAOID}};
 
 char *uuid_text(const pg_uuid_t *id) { return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id))); }
 
@@ -312,8 +285,7 @@ int64 lock_stream(text *stream_id, uint8 *head_hash)
 {
     Datum args[2] = {PointerGetDatum(stream_id), 0};
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (SPI_execute_plan(lock_stream_plan(), args, nullptr, false, 1) != SPI_OK_SELECT)
-            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: locking the stream failed")));
+        run_kept_plan(lock_stream_statement, args, nullptr, false, 1, SPI_OK_SELECT);
         if (SPI_processed == 1) {
             bool isnull;
             const int64 version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -325,8 +297,7 @@ int64 lock_stream(text *stream_id, uint8 *head_hash)
         const char *id = VARDATA_ANY(stream_id);
         const std::string_view category = stream_category(std::string_view(id, VARSIZE_ANY_EXHDR(stream_id)));
         args[1] = PointerGetDatum(cstring_to_text_with_len(category.data(), (int)category.size()));
-        if (SPI_execute_plan(create_stream_plan(), args, nullptr, false, 0) != SPI_OK_INSERT)
-            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: creating the stream failed")));
+        run_kept_plan(create_stream_statement, args, nullptr, false, 0, SPI_OK_INSERT);
     }
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: stream head row vanished")));
     pg_unreachable();
@@ -378,8 +349,7 @@ bool already_stored(const AppendRequest *request, int64 current_version, int64 *
      * would insert them again and fail with ES002 instead of returning the
      * stored version.
      */
-    if (SPI_execute_plan(stored_ids_plan(), args, nullptr, false, 0) != SPI_OK_SELECT)
-        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: event id lookup failed")));
+    run_kept_plan(stored_ids_statement, args, nullptr, false, 0, SPI_OK_SELECT);
 
     const uint64 stored = SPI_processed;
     bool same_call = true; /* stored at the same offsets as in this call, and wholly */
@@ -519,7 +489,7 @@ int64 insert_event_run(const AppendRequest *request, int64 current_version, int 
                       PointerGetDatum(array_of(hashes, nullptr, n, BYTEAOID)),
                       Int64GetDatum(current_version + end),
                       PointerGetDatum(hash_to_bytea(request->events[end - 1].hash))};
-    if (execute_internal_write(insert_events_plan(), args, nullptr, 0) != SPI_OK_SELECT)
+    if (execute_internal_write(kept_plan(insert_events_statement), args, nullptr, 0) != SPI_OK_SELECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: inserting events failed")));
     bool isnull;
     const int64 inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -36,6 +36,7 @@
 #include <cstring>
 
 #include "pg/event_hashing.h"
+#include "pg/kept_plan.h"
 #include "pg/spi_helpers.h"
 
 extern "C" {
@@ -58,8 +59,9 @@ namespace {
 
 using eventstore::pg::array_of;
 using eventstore::pg::kHashBytes;
-using eventstore::pg::prepare_kept;
-using eventstore::pg::run_kept;
+using eventstore::pg::kept_plan;
+using eventstore::pg::KeptPlan;
+using eventstore::pg::run_kept_plan;
 
 /* Events fetched and inserted per chunk, bounding memory for big batches. */
 constexpr long kChunkEvents = 10000;
@@ -67,61 +69,54 @@ constexpr long kChunkEvents = 10000;
 /* pg_snapshot has no OID macro in PostgreSQL 15's pg_type.h under this name. */
 constexpr Oid kSnapshotTypeOid = 5038; /* pg_snapshot */
 
-SPIPlanPtr delta_batch_plan()
-{
-    static SPIPlanPtr plan = nullptr;
-    if (plan == nullptr) {
-        Oid types[] = {kSnapshotTypeOid, kSnapshotTypeOid};
-        plan = prepare_kept(
-            "SELECT e.stream_id, e.stream_version, s.category, e.hash "
-            "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
-            "WHERE e.xid >= pg_catalog.pg_snapshot_xmin($1) AND e.xid < pg_catalog.pg_snapshot_xmax($2) "
-            "  AND pg_catalog.pg_visible_in_snapshot(e.xid, $2) AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
-            "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
-            "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
-            "ORDER BY e.insert_seq, e.stream_version",
-            2, types,
-            /*
-             * Planned for each round's snapshots: the xid range is then a
-             * short index scan.  A generic plan (which PostgreSQL switches
-             * to after five runs) cannot see the range and scans the whole
-             * log, so rounds slowed down as the log grew.
-             */
-            CURSOR_OPT_CUSTOM_PLAN);
-    }
-    return plan;
-}
+/*
+ * The events of S(k) not in S(k-1).  Planned for each round's snapshots
+ * (a custom plan): the xid range is then a short index scan.  A generic plan
+ * (which PostgreSQL switches to after five runs) cannot see the range and
+ * scans the whole log, so rounds slowed down as the log grew.
+ */
+KeptPlan delta_batch_statement = {
+    "SELECT e.stream_id, e.stream_version, s.category, e.hash "
+    "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
+    "WHERE e.xid >= pg_catalog.pg_snapshot_xmin($1) AND e.xid < pg_catalog.pg_snapshot_xmax($2) "
+    "  AND pg_catalog.pg_visible_in_snapshot(e.xid, $2) AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
+    "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
+    "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
+    "ORDER BY e.insert_seq, e.stream_version",
+    2,
+    {kSnapshotTypeOid, kSnapshotTypeOid},
+    CURSOR_OPT_CUSTOM_PLAN};
 
-SPIPlanPtr bootstrap_batch_plan()
-{
-    static SPIPlanPtr plan = nullptr;
-    if (plan == nullptr) {
-        Oid types[] = {kSnapshotTypeOid};
-        plan = prepare_kept(
-            "SELECT e.stream_id, e.stream_version, s.category, e.hash "
-            "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
-            "WHERE pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
-            "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
-            "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
-            "ORDER BY e.insert_seq, e.stream_version",
-            1, types);
-    }
-    return plan;
-}
+/* Bootstrap (no stored snapshot): every visible event without a position. */
+KeptPlan bootstrap_batch_statement = {
+    "SELECT e.stream_id, e.stream_version, s.category, e.hash "
+    "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
+    "WHERE pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
+    "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
+    "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
+    "ORDER BY e.insert_seq, e.stream_version",
+    1,
+    {kSnapshotTypeOid}};
 
-SPIPlanPtr insert_positions_plan()
-{
-    static SPIPlanPtr plan = nullptr;
-    if (plan == nullptr) {
-        Oid types[] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, TIMESTAMPTZOID};
-        plan = prepare_kept("INSERT INTO eventstore.log_positions "
-                            "  (global_position, stream_id, stream_version, category, ledger_hash, sequenced_at) "
-                            /* multi-argument unnest is grammar (ROWS FROM), not a function lookup */
-                            "SELECT u.*, $6 FROM unnest($1, $2, $3, $4, $5) AS u",
-                            6, types);
-    }
-    return plan;
-}
+KeptPlan insert_positions_statement = {
+    "INSERT INTO eventstore.log_positions "
+    "  (global_position, stream_id, stream_version, category, ledger_hash, sequenced_at) "
+    /* multi-argument unnest is grammar (ROWS FROM), not a function lookup */
+    "SELECT u.*, $6 FROM unnest($1, $2, $3, $4, $5) AS u",
+    6,
+    {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, TIMESTAMPTZOID}};
+
+KeptPlan ledger_head_statement = {
+    "SELECT global_position, ledger_hash FROM eventstore.log_positions ORDER BY global_position DESC LIMIT 1", 0,
+    {}};
+
+KeptPlan previous_snapshot_statement = {"SELECT last_snapshot FROM eventstore.sequencer_state", 0, {}};
+
+KeptPlan current_snapshot_statement = {"SELECT pg_catalog.pg_current_snapshot()", 0, {}};
+
+KeptPlan store_snapshot_statement = {
+    "UPDATE eventstore.sequencer_state SET last_snapshot = $1, updated_at = pg_catalog.now()", 1,
+    {kSnapshotTypeOid}};
 
 /*
  * One sequencer at a time.  The lock is an EXCLUSIVE lock on the empty table
@@ -160,11 +155,7 @@ void lock_out_other_sequencers()
 /* The last assigned position and its ledger hash (0 and zeros when the log is empty). */
 int64 read_ledger_head(uint8 *ledger_hash)
 {
-    static SPIPlanPtr plan = nullptr;
-    run_kept(&plan,
-             "SELECT global_position, ledger_hash FROM eventstore.log_positions "
-             "ORDER BY global_position DESC LIMIT 1",
-             SPI_OK_SELECT);
+    run_kept_plan(ledger_head_statement, nullptr, nullptr, false, 0, SPI_OK_SELECT);
     memset(ledger_hash, 0, kHashBytes);
     if (SPI_processed == 0)
         return 0;
@@ -203,8 +194,7 @@ int64 sequence_chunk(SPITupleTable *rows, uint64 count, int64 position, uint8 *l
                      PointerGetDatum(array_of(categories, nullptr, (int)count, TEXTOID)),
                      PointerGetDatum(array_of(ledgers, nullptr, (int)count, BYTEAOID)),
                      TimestampTzGetDatum(GetCurrentTimestamp())};
-    if (SPI_execute_plan(insert_positions_plan(), args, nullptr, false, 0) != SPI_OK_INSERT)
-        ereport(ERROR, (errmsg("pg_eventstore sequencer: inserting positions failed")));
+    run_kept_plan(insert_positions_statement, args, nullptr, false, 0, SPI_OK_INSERT);
     return position;
 }
 
@@ -214,16 +204,14 @@ SequencerRound sequence_committed_events()
 {
     SequencerRound round = {0, 0};
 
-    static SPIPlanPtr state_plan = nullptr;
-    static SPIPlanPtr snapshot_plan = nullptr;
     lock_out_other_sequencers();
-    run_kept(&state_plan, "SELECT last_snapshot FROM eventstore.sequencer_state", SPI_OK_SELECT);
+    run_kept_plan(previous_snapshot_statement, nullptr, nullptr, false, 0, SPI_OK_SELECT);
     if (SPI_processed != 1)
         ereport(ERROR, (errmsg("pg_eventstore sequencer: eventstore.sequencer_state must hold exactly one row")));
     bool previous_is_null;
     Datum previous = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &previous_is_null);
 
-    run_kept(&snapshot_plan, "SELECT pg_catalog.pg_current_snapshot()", SPI_OK_SELECT);
+    run_kept_plan(current_snapshot_statement, nullptr, nullptr, false, 0, SPI_OK_SELECT);
     bool isnull;
     Datum current = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
@@ -240,8 +228,8 @@ SequencerRound sequence_committed_events()
     Datum delta_args[2] = {previous, current};
     Datum bootstrap_args[1] = {current};
     Portal cursor = previous_is_null
-                        ? SPI_cursor_open(nullptr, bootstrap_batch_plan(), bootstrap_args, nullptr, false)
-                        : SPI_cursor_open(nullptr, delta_batch_plan(), delta_args, nullptr, false);
+                        ? SPI_cursor_open(nullptr, kept_plan(bootstrap_batch_statement), bootstrap_args, nullptr, false)
+                        : SPI_cursor_open(nullptr, kept_plan(delta_batch_statement), delta_args, nullptr, false);
     for (;;) {
         SPI_cursor_fetch(cursor, true, kChunkEvents);
         const uint64 fetched = SPI_processed;
@@ -257,13 +245,8 @@ SequencerRound sequence_committed_events()
 
     /* An empty batch changes nothing worth a write; S(k-1) stays valid. */
     if (round.events > 0 || previous_is_null) {
-        Oid types[] = {kSnapshotTypeOid};
         Datum values[] = {current};
-        const int rc = SPI_execute_with_args(
-            "UPDATE eventstore.sequencer_state SET last_snapshot = $1, updated_at = pg_catalog.now()", 1, types, values,
-            nullptr, false, 0);
-        if (rc != SPI_OK_UPDATE)
-            ereport(ERROR, (errmsg("pg_eventstore sequencer: storing the snapshot failed")));
+        run_kept_plan(store_snapshot_statement, values, nullptr, false, 0, SPI_OK_UPDATE);
     }
     return round;
 }
