@@ -206,3 +206,344 @@ CREATE VIEW eventstore.worker_status AS
 REVOKE ALL ON FUNCTION eventstore.job_status_rows() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION eventstore.job_status_rows() TO eventstore_reader;
 GRANT SELECT ON eventstore.worker_status TO eventstore_reader;
+
+-- ---------------------------------------------------------------------------
+-- Projections (docs/projections.md)
+-- ---------------------------------------------------------------------------
+-- A projection is a named consumer of the sequenced log that keeps read-model
+-- tables in its own schema.  The projector (a worker process of its own)
+-- applies each batch of events and the projection's new position in one
+-- transaction, in global order, running the handler or SQL as owner_role,
+-- the role that created the projection.
+CREATE TABLE eventstore.projections (
+    name            text PRIMARY KEY,
+    handler         regprocedure,          -- a per-event or per-batch function, or NULL
+    handler_kind    text NOT NULL CHECK (handler_kind IN ('event', 'batch', 'sql')),
+    sql             text,                  -- set-based statements over the relation "batch"
+    event_types     text[],                -- NULL: every type
+    categories      text[],                -- NULL: every category
+    schema_name     name NOT NULL UNIQUE,  -- where the projection's tables live
+    on_error        text NOT NULL CHECK (on_error IN ('halt', 'skip')),
+    owner_role      regrole NOT NULL,      -- the handler runs as this role (set by a trigger)
+    state           text NOT NULL DEFAULT 'running'
+                    CHECK (state IN ('running', 'paused', 'failed', 'rebuilding')),
+    "position"      bigint NOT NULL DEFAULT 0 CHECK ("position" >= 0),
+    last_error      text,
+    error_position  bigint,
+    rebuild_position bigint,               -- NULL unless rebuilding
+    rebuild_schema  name,                  -- the copy being rebuilt beside the live schema
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    CHECK ((handler IS NULL) <> (sql IS NULL)),
+    CHECK ((handler_kind = 'sql') = (sql IS NOT NULL))
+);
+
+-- Events a projection with on_error = 'skip' could not apply.
+CREATE TABLE eventstore.projection_errors (
+    projection      text NOT NULL,
+    global_position bigint NOT NULL,
+    event_id        uuid NOT NULL,
+    sqlstate        text NOT NULL,
+    error           text NOT NULL,
+    failed_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (projection, global_position)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('eventstore.projections', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.projection_errors', '');
+
+-- The owner of a projection is whoever inserted its row, whatever the row
+-- says: the projector runs the handler as this role, so naming another role
+-- (a superuser) must be impossible.
+CREATE FUNCTION eventstore.stamp_projection_owner() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.owner_role := current_user::regrole;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER projections_owner BEFORE INSERT ON eventstore.projections
+    FOR EACH ROW EXECUTE FUNCTION eventstore.stamp_projection_owner();
+
+-- Registers a projection (needs eventstore_admin).  Runs as the caller, so
+-- that the row's owner is the caller; the checks make bad input a clear
+-- error with nothing registered.
+CREATE FUNCTION eventstore.create_projection(
+    name         text,
+    handler      regprocedure DEFAULT NULL,
+    sql          text DEFAULT NULL,
+    event_types  text[] DEFAULT NULL,
+    categories   text[] DEFAULT NULL,
+    schema       name DEFAULT NULL,
+    on_error     text DEFAULT 'halt')
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    kind text;
+    target_schema name := coalesce(create_projection.schema, create_projection.name::name);
+    record_type oid := 'eventstore.event_record'::regtype;
+    f record;
+BEGIN
+    IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'projection name % is not valid', coalesce(quote_literal(name), 'NULL')
+            USING ERRCODE = '22023', HINT = 'Use 1 to 63 lower-case letters, digits and underscores, not starting with a digit.';
+    END IF;
+    IF (handler IS NULL) = (sql IS NULL) THEN
+        RAISE EXCEPTION 'give exactly one of handler and sql for projection "%"', name USING ERRCODE = '22023';
+    END IF;
+    IF on_error IS NULL OR on_error NOT IN ('halt', 'skip') THEN
+        RAISE EXCEPTION 'on_error must be ''halt'' or ''skip'', got %', coalesce(quote_literal(on_error), 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF handler IS NOT NULL THEN
+        SELECT p.pronargs, p.proargtypes[0] AS argtype, p.prorettype, p.prokind INTO f
+        FROM pg_proc p WHERE p.oid = handler;
+        IF f.prokind <> 'f' OR f.pronargs <> 1 OR f.prorettype <> 'void'::regtype
+           OR f.argtype NOT IN (record_type, (SELECT t.typarray FROM pg_type t WHERE t.oid = record_type)) THEN
+            RAISE EXCEPTION 'handler % must take eventstore.event_record or eventstore.event_record[] and return void',
+                handler USING ERRCODE = '22023';
+        END IF;
+        kind := CASE WHEN f.argtype = record_type THEN 'event' ELSE 'batch' END;
+        IF NOT has_function_privilege(current_user, handler, 'EXECUTE') THEN
+            RAISE EXCEPTION 'role % may not execute handler %', current_user, handler USING ERRCODE = '42501';
+        END IF;
+    ELSE
+        kind := 'sql';
+        IF btrim(sql) = '' THEN
+            RAISE EXCEPTION 'sql of projection "%" is empty', name USING ERRCODE = '22023';
+        END IF;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = target_schema) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', target_schema
+            USING ERRCODE = '42704', HINT = 'Create the schema and the projection''s tables in it first.';
+    END IF;
+    IF NOT has_schema_privilege(current_user, target_schema, 'USAGE') THEN
+        RAISE EXCEPTION 'role % has no USAGE on schema "%"', current_user, target_schema USING ERRCODE = '42501';
+    END IF;
+    IF EXISTS (SELECT FROM eventstore.projections p WHERE p.schema_name = target_schema) THEN
+        RAISE EXCEPTION 'schema "%" already belongs to projection "%"', target_schema,
+            (SELECT p.name FROM eventstore.projections p WHERE p.schema_name = target_schema)
+            USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT FROM eventstore.projections p WHERE p.name = create_projection.name) THEN
+        RAISE EXCEPTION 'projection "%" already exists', name USING ERRCODE = '42710';
+    END IF;
+    INSERT INTO eventstore.projections (name, handler, handler_kind, sql, event_types, categories, schema_name,
+                                        on_error, owner_role)
+    VALUES (name, handler, kind, sql, event_types, categories, target_schema, on_error, current_user::regrole);
+    PERFORM eventstore.wake_worker_at_commit();
+END
+$$;
+
+-- Raises 42704 unless the projection exists; returns its row.
+CREATE FUNCTION eventstore.projection_row(projection_name text) RETURNS eventstore.projections
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration eventstore.projections;
+BEGIN
+    SELECT * INTO registration FROM eventstore.projections p WHERE p.name = projection_name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'projection "%" does not exist', coalesce(projection_name, 'NULL') USING ERRCODE = '42704';
+    END IF;
+    RETURN registration;
+END
+$$;
+
+CREATE FUNCTION eventstore.pause_projection(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.projection_row(name);
+    UPDATE eventstore.projections p SET state = 'paused', updated_at = now()
+    WHERE p.name = pause_projection.name AND p.state IN ('running', 'failed', 'rebuilding');
+END
+$$;
+
+-- Resumes a paused projection, or a failed one (which retries its failing event).
+CREATE FUNCTION eventstore.resume_projection(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.projection_row(name);
+    UPDATE eventstore.projections p
+    SET state = CASE WHEN p.rebuild_schema IS NULL THEN 'running' ELSE 'rebuilding' END,
+        last_error = NULL, error_position = NULL, updated_at = now()
+    WHERE p.name = resume_projection.name AND p.state IN ('paused', 'failed');
+    PERFORM eventstore.wake_worker_at_commit();
+END
+$$;
+
+-- Forgets a projection: its registration and position go, its tables stay.
+CREATE FUNCTION eventstore.drop_projection(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration eventstore.projections;
+BEGIN
+    registration := eventstore.projection_row(name);
+    IF registration.rebuild_schema IS NOT NULL THEN
+        EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', registration.rebuild_schema);
+    END IF;
+    DELETE FROM eventstore.projections p WHERE p.name = drop_projection.name;
+    DELETE FROM eventstore.projection_errors e WHERE e.projection = drop_projection.name;
+END
+$$;
+
+-- Rebuilds a projection without downtime: a copy of its schema's tables is
+-- created beside the live ones (same columns, defaults, constraints,
+-- indexes, owners and grants), the projector replays the whole log into the
+-- copy while the live read model stays queryable and up to date, and once
+-- the copy has caught up it takes the live schema's name in one short
+-- transaction.  cancel => true drops the copy and stops the rebuild.
+CREATE FUNCTION eventstore.rebuild_projection(name text, cancel boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration eventstore.projections;
+    copy_schema name;
+    live_owner name;
+    t record;
+    g record;
+BEGIN
+    registration := eventstore.projection_row(name);
+    IF cancel THEN
+        IF registration.rebuild_schema IS NOT NULL THEN
+            EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', registration.rebuild_schema);
+        END IF;
+        UPDATE eventstore.projections p
+        SET state = CASE WHEN p.state = 'rebuilding' THEN 'running' ELSE p.state END,
+            rebuild_schema = NULL, rebuild_position = NULL, updated_at = now()
+        WHERE p.name = rebuild_projection.name;
+        RETURN;
+    END IF;
+    IF registration.rebuild_schema IS NOT NULL THEN
+        RAISE EXCEPTION 'projection "%" is already being rebuilt (into schema "%")', name, registration.rebuild_schema
+            USING ERRCODE = '55000', HINT = 'Cancel it with rebuild_projection(name, cancel => true).';
+    END IF;
+    copy_schema := left(registration.schema_name, 50) || '_rebuild';
+    IF EXISTS (SELECT FROM pg_namespace n WHERE n.nspname = copy_schema) THEN
+        RAISE EXCEPTION 'schema "%" exists already; the rebuild needs that name for its copy', copy_schema
+            USING ERRCODE = '42P06';
+    END IF;
+    SELECT r.rolname INTO live_owner FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
+    WHERE n.nspname = registration.schema_name;
+    IF live_owner IS NULL THEN
+        RAISE EXCEPTION 'schema "%" of projection "%" does not exist', registration.schema_name, name USING ERRCODE = '42704';
+    END IF;
+    EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', copy_schema, live_owner);
+    FOR g IN SELECT a.privilege_type, a.grantee FROM pg_namespace n, aclexplode(n.nspacl) a
+             WHERE n.nspname = registration.schema_name AND a.grantee <> n.nspowner LOOP
+        EXECUTE format('GRANT %s ON SCHEMA %I TO %s', g.privilege_type, copy_schema,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END);
+    END LOOP;
+    FOR t IN SELECT c.oid, c.relname, c.relowner::regrole::text AS owner, c.relacl
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = registration.schema_name AND c.relkind IN ('r', 'p') AND NOT c.relispartition LOOP
+        EXECUTE format('CREATE TABLE %I.%I (LIKE %I.%I INCLUDING ALL)', copy_schema, t.relname,
+                       registration.schema_name, t.relname);
+        EXECUTE format('ALTER TABLE %I.%I OWNER TO %s', copy_schema, t.relname, quote_ident(t.owner));
+        FOR g IN SELECT a.privilege_type, a.grantee FROM aclexplode(t.relacl) a
+                 WHERE a.grantee <> t.owner::regrole LOOP
+            EXECUTE format('GRANT %s ON %I.%I TO %s', g.privilege_type, copy_schema, t.relname,
+                           CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END);
+        END LOOP;
+    END LOOP;
+    UPDATE eventstore.projections p
+    SET state = CASE WHEN p.state = 'running' THEN 'rebuilding' ELSE p.state END,
+        rebuild_schema = copy_schema, rebuild_position = 0, updated_at = now()
+    WHERE p.name = rebuild_projection.name;
+    PERFORM eventstore.wake_worker_at_commit();
+END
+$$;
+
+-- Blocks until the projection has applied everything up to position (true)
+-- or the timeout passes (false).
+CREATE FUNCTION eventstore.wait_for_projection(name text, "position" bigint, timeout interval DEFAULT '5 seconds')
+RETURNS boolean
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_wait_for_projection';
+
+-- The projector's view of each projection (its recent speed).
+CREATE FUNCTION eventstore.projection_progress_rows(
+    OUT name text, OUT "position" bigint, OUT applied_total bigint, OUT events_per_second double precision)
+RETURNS SETOF record
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_projection_progress';
+
+CREATE VIEW eventstore.projection_status AS
+    SELECT p.name, p.state, p."position", q.sequenced_position,
+           greatest(q.sequenced_position - p."position", 0) AS lag_events,
+           coalesce(extract(epoch FROM now() - (
+               SELECT e.ingest_time FROM eventstore.log_positions lp
+               JOIN eventstore.events e ON e.stream_id = lp.stream_id AND e.stream_version = lp.stream_version
+               WHERE lp.global_position = p."position" + 1)), 0)::double precision AS lag_seconds,
+           coalesce(s.events_per_second, 0) AS events_per_second,
+           p.last_error, p.error_position, p.rebuild_position
+    FROM eventstore.projections p
+    CROSS JOIN (SELECT coalesce(max(global_position), 0) AS sequenced_position
+                FROM eventstore.log_positions) q
+    LEFT JOIN eventstore.projection_progress_rows() s ON s.name = p.name;
+
+-- One row per measurement, for monitoring (docs/monitoring.md): lag in
+-- events and seconds of the sequencer, the publisher and every projection.
+CREATE VIEW eventstore.metrics AS
+    SELECT 'eventstore_worker_up'::text AS metric, jsonb_build_object('job', w.job) AS labels,
+           (w.pid IS NOT NULL)::int::double precision AS value
+    FROM eventstore.worker_status w
+    UNION ALL
+    SELECT 'eventstore_worker_backing_off', jsonb_build_object('job', w.job),
+           (w.state = 'backing off after error')::int
+    FROM eventstore.worker_status w
+    UNION ALL
+    SELECT 'eventstore_sequenced_position', '{}'::jsonb, o.sequenced_position FROM eventstore.outbox_status o
+    UNION ALL
+    SELECT 'eventstore_published_position', '{}'::jsonb, o.published_position FROM eventstore.outbox_status o
+    UNION ALL
+    SELECT 'eventstore_publisher_lag_events', '{}'::jsonb, o.pending_events FROM eventstore.outbox_status o
+    UNION ALL
+    SELECT 'eventstore_publisher_lag_seconds', '{}'::jsonb,
+           coalesce(extract(epoch FROM o.oldest_pending_age), 0) FROM eventstore.outbox_status o
+    UNION ALL
+    SELECT 'eventstore_projection_position', jsonb_build_object('projection', p.name), p."position"
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_projection_lag_events', jsonb_build_object('projection', p.name), p.lag_events
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_projection_lag_seconds', jsonb_build_object('projection', p.name), p.lag_seconds
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_projection_events_per_second', jsonb_build_object('projection', p.name), p.events_per_second
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_projection_failed', jsonb_build_object('projection', p.name), (p.state = 'failed')::int
+    FROM eventstore.projection_status p;
+
+REVOKE ALL ON eventstore.projections, eventstore.projection_errors FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventstore.stamp_projection_owner(), eventstore.create_projection(text, regprocedure, text,
+    text[], text[], name, text), eventstore.projection_row(text), eventstore.pause_projection(text),
+    eventstore.resume_projection(text), eventstore.drop_projection(text), eventstore.rebuild_projection(text, boolean),
+    eventstore.wait_for_projection(text, bigint, interval), eventstore.projection_progress_rows() FROM PUBLIC;
+
+GRANT SELECT ON eventstore.projections, eventstore.projection_errors, eventstore.projection_status,
+    eventstore.metrics TO eventstore_reader;
+GRANT EXECUTE ON FUNCTION eventstore.wait_for_projection(text, bigint, interval),
+    eventstore.projection_progress_rows() TO eventstore_reader;
+-- Administrators register projections as themselves (the trigger sets the
+-- owner) and manage them through the functions; they never update or
+-- delete registrations directly.
+GRANT INSERT ON eventstore.projections TO eventstore_admin;
+GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, regprocedure, text, text[], text[], name, text),
+    eventstore.stamp_projection_owner(), eventstore.pause_projection(text), eventstore.resume_projection(text),
+    eventstore.drop_projection(text), eventstore.rebuild_projection(text, boolean), eventstore.wake_worker_at_commit()
+TO eventstore_admin;

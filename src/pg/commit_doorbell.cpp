@@ -81,6 +81,11 @@ void wake_worker_at_commit()
     ring_pending = true;
 }
 
+bool this_transaction_appended()
+{
+    return ring_pending;
+}
+
 uint64 doorbell_rings()
 {
     return doorbell == nullptr ? 0 : pg_atomic_read_u64(&doorbell->rings);

@@ -25,6 +25,9 @@ void register_commit_doorbell();
 /* Called by the append path (and publish/redrive): ring the doorbell if this transaction commits. */
 void wake_worker_at_commit();
 
+/* Whether this transaction appended (or enqueued) something that will ring the doorbell at commit. */
+bool this_transaction_appended();
+
 /* Times the doorbell rang since the server started; 0 without shared memory. */
 uint64 doorbell_rings();
 

@@ -1,6 +1,6 @@
 /*
  * launcher.cpp — starts one background worker per job (the sequencer, the
- * Kafka publisher) and starts a job again whenever it stops.
+ * Kafka publisher, the projector) and starts a job again whenever it stops.
  *
  * Why a family of processes: one process running every job let a slow job
  * hold back the others; under the heaviest append load the Kafka backlog
@@ -66,7 +66,7 @@ struct JobProcess {
 };
 JobProcess job_processes[kJobKinds];
 
-const int kJobs[] = {kSequencer, kPublisher};
+const int kJobs[] = {kSequencer, kPublisher, kProjector};
 
 void reload_configuration_if_asked()
 {

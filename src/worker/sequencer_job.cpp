@@ -9,8 +9,9 @@
  * rang since the last round began, when the naptime passed without a ring
  * (a prepared transaction committed elsewhere, rows restored by pg_restore),
  * and after a failed round.  After each round it publishes the new position
- * (wait_for_position waiters and the publisher wake on it) and wakes the
- * publisher, which also serves the outbox that commits fill.
+ * (wait_for_position waiters wake on it) and wakes the publisher (which
+ * also serves the outbox that commits fill) and the projector (which also
+ * picks up projections created or resumed by the commits).
  */
 #include "pg/pg_includes.h"
 
@@ -67,6 +68,7 @@ JobRound sequencing_round()
         ConditionVariableBroadcast(&worker_shared_state->position_advanced);
     }
     wake_job(kPublisher);
+    wake_job(kProjector);
     return JobRound{-1, false};
 }
 

@@ -23,6 +23,7 @@ void init_worker_shared_state(void *memory, LWLockPadded *locks)
         strlcpy(slot.description.state, "not started", sizeof slot.description.state);
     }
     ConditionVariableInit(&state->position_advanced);
+    ConditionVariableInit(&state->projection_advanced);
     strlcpy(state->publisher.state, "not started", sizeof state->publisher.state);
 }
 
@@ -37,6 +38,8 @@ const char *job_name(int kind)
         return "sequencer";
     case kPublisher:
         return "publisher";
+    case kProjector:
+        return "projector";
     default:
         return "unknown";
     }

@@ -31,9 +31,9 @@ extern "C" {
 namespace eventstore::worker {
 
 /* The processes of the family; the launcher starts the others. */
-enum JobKind { kLauncher = 0, kSequencer = 1, kPublisher = 2, kJobKinds = 3 };
+enum JobKind { kLauncher = 0, kSequencer = 1, kPublisher = 2, kProjector = 3, kJobKinds = 4 };
 
-/* "launcher", "sequencer", "publisher". */
+/* "launcher", "sequencer", "publisher", "projector". */
 const char *job_name(int kind);
 
 constexpr int kLastErrorBytes = 512;
@@ -68,11 +68,25 @@ struct PublisherDetails {
     char last_error[kLastErrorBytes];
 };
 
+/* What the projector shows of one projection (projection_status, wait_for_projection).  Under `lock`. */
+constexpr int kMaxProjections = 64;
+constexpr int kProjectionNameBytes = 64;
+struct ProjectionSlot {
+    char name[kProjectionNameBytes]; /* "" when the slot is free */
+    int64 position;                  /* applied and committed up to here */
+    int64 applied_total;             /* events applied since the projector started */
+    double events_per_second;        /* over the last measuring interval */
+    TimestampTz rate_sample_at;
+    int64 rate_sample_total;
+};
+
 struct WorkerSharedState {
-    LWLock *lock;                        /* protects every description and `publisher` */
+    LWLock *lock;                        /* protects every description, `publisher` and `projections` */
     JobSlot jobs[kJobKinds];
     ConditionVariable position_advanced; /* broadcast after each sequencer commit that moved the position */
+    ConditionVariable projection_advanced; /* broadcast after each projection commit */
     PublisherDetails publisher;
+    ProjectionSlot projections[kMaxProjections];
 };
 
 /* NULL unless loaded through shared_preload_libraries. */

@@ -8,6 +8,7 @@
  *                                install script, which a fresh install runs
  *                                before the update) finds its function
  *   eventstore_publisher_status  the Kafka publisher's details
+ *   eventstore_projection_progress  what the projector shows of each projection
  *
  * Each copies what it shows under the workers' lock, then builds the row.
  */
@@ -68,6 +69,7 @@ extern "C" {
 PG_FUNCTION_INFO_V1(eventstore_job_status);
 PG_FUNCTION_INFO_V1(eventstore_worker_status);
 PG_FUNCTION_INFO_V1(eventstore_publisher_status);
+PG_FUNCTION_INFO_V1(eventstore_projection_progress);
 
 /*
  * eventstore.job_status_rows(): job, pid, state, database, started_at,
@@ -163,6 +165,29 @@ Datum eventstore_publisher_status(PG_FUNCTION_ARGS)
     set_text(values, nulls, 5, copy.last_error);
     set_timestamp(values, nulls, 6, copy.last_error_at);
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/* eventstore.projection_progress_rows(): name, position, applied_total, events_per_second. */
+Datum eventstore_projection_progress(PG_FUNCTION_ARGS)
+{
+    constexpr int kColumns = 4;
+    InitMaterializedSRF(fcinfo, 0);
+    if (worker_shared_state == nullptr)
+        return (Datum)0;
+    ReturnSetInfo *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    ProjectionSlot copy[kMaxProjections];
+    LWLockAcquire(worker_shared_state->lock, LW_SHARED);
+    memcpy(copy, worker_shared_state->projections, sizeof copy);
+    LWLockRelease(worker_shared_state->lock);
+    for (const ProjectionSlot &slot : copy) {
+        if (slot.name[0] == '\0')
+            continue;
+        Datum values[kColumns] = {CStringGetTextDatum(slot.name), Int64GetDatum(slot.position),
+                                  Int64GetDatum(slot.applied_total), Float8GetDatum(slot.events_per_second)};
+        bool nulls[kColumns] = {false, false, false, false};
+        tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+    }
+    return (Datum)0;
 }
 
 }  // extern "C"
