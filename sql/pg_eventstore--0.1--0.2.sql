@@ -440,6 +440,31 @@ BEGIN
     IF live_owner IS NULL THEN
         RAISE EXCEPTION 'schema "%" of projection "%" does not exist', registration.schema_name, name USING ERRCODE = '42704';
     END IF;
+    -- The copy replaces the whole schema, and only tables (with their
+    -- indexes, constraints and identity sequences) are copied: anything
+    -- else in it would be dropped with the old copy.
+    SELECT o.what INTO t FROM (
+        SELECT format('function %s', p.oid::regprocedure) AS what FROM pg_proc p
+        WHERE p.pronamespace = registration.schema_name::regnamespace
+        UNION ALL
+        SELECT format('%s %I.%I', CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                                  WHEN 'f' THEN 'foreign table' ELSE 'relation' END,
+                      registration.schema_name, c.relname)
+        FROM pg_class c WHERE c.relnamespace = registration.schema_name::regnamespace
+          AND c.relkind NOT IN ('r', 'p', 'i', 'I', 'S', 't')
+        UNION ALL
+        SELECT format('default %s of %I.%I (a sequence default; use an identity column)',
+                      pg_get_expr(d.adbin, d.adrelid), registration.schema_name, c.relname)
+        FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+        WHERE c.relnamespace = registration.schema_name::regnamespace AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'
+    ) o LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'schema "%" of projection "%" holds % that a rebuild cannot copy', registration.schema_name,
+            name, t.what
+            USING ERRCODE = '55000',
+                  HINT = 'A rebuild replaces the whole schema and copies its tables only: keep handler functions, '
+                         'views and other objects in another schema.';
+    END IF;
     EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', copy_schema, live_owner);
     FOR g IN SELECT a.privilege_type, a.grantee FROM pg_namespace n, aclexplode(n.nspacl) a
              WHERE n.nspname = registration.schema_name AND a.grantee <> n.nspowner LOOP
