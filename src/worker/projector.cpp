@@ -47,6 +47,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -530,12 +531,27 @@ int64 project_batch(const Projection &p, const Target &target, int64 from, int64
 }
 
 /*
+ * Whether some other session's snapshot is older than `horizon` (the next
+ * transaction id right after the copy's last batch committed): such a
+ * snapshot may not see that batch, and if it first touched the projection's
+ * tables after the switch it would read the copy as it was (name lookups
+ * always see the newest catalog).  The switch waits for those to end.
+ */
+KeptPlan older_snapshots_statement = {
+    "SELECT count(*) FROM pg_catalog.pg_stat_activity "
+    "WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() "
+    "  AND backend_xmin IS NOT NULL AND pg_catalog.age(backend_xmin) > pg_catalog.age($1::text::xid)",
+    1,
+    {TEXTOID}};
+
+/*
  * The end of a rebuild: the copy has caught up with the live position.
  * Swaps the schemas by renaming them in one transaction and drops the old
- * copy.  A lock held by a reader makes it give up at once (lock_timeout)
- * and try again next round.
+ * copy.  A lock held by a reader makes it give up at once (lock_timeout),
+ * as do snapshots older than the copy's last batch; it tries again next
+ * round.
  */
-void swap_rebuilt_schema(const Projection &p)
+void swap_rebuilt_schema(const Projection &p, TransactionId horizon)
 {
     MemoryContext caller = CurrentMemoryContext;
     PG_TRY();
@@ -552,7 +568,14 @@ void swap_rebuilt_schema(const Projection &p)
             found ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) : -1;
         const int64 rebuild =
             found ? DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) : -2;
-        if (live == rebuild) {
+        Datum horizon_text = CStringGetTextDatum(psprintf("%u", horizon));
+        run_kept_plan(older_snapshots_statement, &horizon_text, nullptr, false, 0, SPI_OK_SELECT);
+        const int64 older = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+        if (older > 0)
+            ereport(DEBUG1, (errmsg("pg_eventstore projector: switching rebuilt projection \"%s\" waits for %lld "
+                                    "older snapshots",
+                                    p.name, (long long)older)));
+        if (live == rebuild && older == 0) {
             const char *retired = psprintf("%s_retired", p.schema);
             run_utility(psprintf("ALTER SCHEMA %s RENAME TO %s", quote_identifier(p.schema),
                                       quote_identifier(retired)));
@@ -608,14 +631,20 @@ ProjectorRound project_once(int64 sequenced)
         round.more_to_do = round.more_to_do || (position < sequenced && position > p.position);
         if (!p.rebuilding || p.rebuild_schema == nullptr)
             continue;
-        if (p.rebuild_position < position) {
-            int64 rebuilt = 0;
-            const int64 reached =
-                project_batch(p, Target{p.rebuild_schema, true}, p.rebuild_position, position, record_type, &rebuilt);
-            round.more_to_do = round.more_to_do || reached > p.rebuild_position;
-        } else {
-            swap_rebuilt_schema(p);
-        }
+        /*
+         * The copy's batch, then at once (before the live position can move
+         * again) the switch when the copy has caught up: under a steady
+         * stream of appends the live position moves every round, so a
+         * switch left to a later round would wait forever.
+         */
+        int64 rebuilt = 0;
+        const int64 reached =
+            p.rebuild_position < position
+                ? project_batch(p, Target{p.rebuild_schema, true}, p.rebuild_position, position, record_type, &rebuilt)
+                : p.rebuild_position;
+        if (reached == position)
+            swap_rebuilt_schema(p, XidFromFullTransactionId(ReadNextFullTransactionId()));
+        round.more_to_do = round.more_to_do || reached > p.rebuild_position;
     }
     return round;
 }
