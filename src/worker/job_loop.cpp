@@ -60,6 +60,7 @@ void reload_configuration_if_asked()
         return;
     ConfigReloadPending = false;
     ProcessConfigFile(PGC_SIGHUP);
+    record_job_configuration();
     elog(DEBUG1, "pg_eventstore %s: configuration reloaded", job_name(my_job_kind()));
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "pg/gucs.h"
 #include "shared_state.h"
 
 extern "C" {
@@ -56,6 +57,7 @@ bool attach_job_slot(int kind)
     slot.latch = MyLatch;
     attached_kind = kind;
     before_shmem_exit(detach_job_slot, 0);
+    record_job_configuration();
     return true;
 }
 
@@ -87,6 +89,13 @@ void record_job_batch(int64 events)
     LWLockAcquire(worker_shared_state->lock, LW_EXCLUSIVE);
     my_slot().description.last_batch_events = events;
     my_slot().description.last_batch_at = now;
+    LWLockRelease(worker_shared_state->lock);
+}
+
+void record_job_configuration()
+{
+    LWLockAcquire(worker_shared_state->lock, LW_EXCLUSIVE);
+    my_slot().description.naptime_ms = pg::guc_worker_naptime_ms;
     LWLockRelease(worker_shared_state->lock);
 }
 

@@ -29,6 +29,9 @@ void record_job_error(const char *message);
 /* A round that handled `events` (> 0): shown as the last batch. */
 void record_job_batch(int64 events);
 
+/* Shows the configuration this process uses now (after its start and each reload). */
+void record_job_configuration();
+
 /* Counts a loop iteration and its time. */
 void record_job_loop();
 

@@ -74,6 +74,7 @@ void reload_configuration_if_asked()
         return;
     ConfigReloadPending = false;
     ProcessConfigFile(PGC_SIGHUP);
+    record_job_configuration();
 }
 
 /* Whether a job runs or is about to: its handle says so, or (after a launcher restart) its slot does. */

@@ -481,6 +481,9 @@ JobRound publishing_round()
 void after_failed_round(const char *message)
 {
     record_error(message);
+    LWLockAcquire(worker_shared_state->lock, LW_EXCLUSIVE);
+    strlcpy(worker_shared_state->publisher.state, "retrying", sizeof worker_shared_state->publisher.state);
+    LWLockRelease(worker_shared_state->lock);
     if (publisher_state == nullptr)
         return;
     Publisher &p = *publisher_state;

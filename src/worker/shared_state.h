@@ -47,6 +47,7 @@ struct JobDescription {
     int64 last_batch_events;     /* events in the job's last non-empty round */
     TimestampTz last_batch_at;
     TimestampTz last_error_at;
+    int naptime_ms;              /* pg_eventstore.worker_naptime as this process last loaded it */
     char last_error[kLastErrorBytes];
 };
 

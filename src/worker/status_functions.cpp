@@ -103,12 +103,12 @@ Datum eventstore_job_status(PG_FUNCTION_ARGS)
             values[8] = Int64GetDatum(job.description.last_batch_events);
             nulls[8] = kind == kLauncher;
             set_timestamp(values, nulls, 9, job.description.last_batch_at);
+            values[10] = Int32GetDatum(job.description.naptime_ms);
+            nulls[10] = job.description.pid == 0;
             set_text(values, nulls, 11, job.description.last_error);
             set_timestamp(values, nulls, 12, job.description.last_error_at);
         }
         set_text(values, nulls, 3, eventstore::pg::guc_database);
-        values[10] = Int32GetDatum(eventstore::pg::guc_worker_naptime_ms);
-        nulls[10] = false;
         tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
     }
     return (Datum)0;
@@ -135,7 +135,7 @@ Datum eventstore_worker_status(PG_FUNCTION_ARGS)
     values[6] = Int64GetDatum(job.position);
     values[7] = Int64GetDatum(job.description.last_batch_events);
     set_timestamp(values, nulls, 8, job.description.last_batch_at);
-    values[9] = Int32GetDatum(eventstore::pg::guc_worker_naptime_ms);
+    values[9] = Int32GetDatum(job.description.naptime_ms);
     set_text(values, nulls, 10, job.description.last_error);
     set_timestamp(values, nulls, 11, job.description.last_error_at);
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
