@@ -14,6 +14,7 @@ PACKAGES=(
     python3 python3-psycopg2
     kcat gnuplot-nox
     postgresql-15-pgq3   # PgQ, the queue the Kafka publisher bench compares against
+    prometheus-postgres-exporter curl   # the monitoring test scrapes the real exporter
 )
 # Node.js and npm for test/e2e/kafkajs_consumer.sh, from Debian only when
 # none is on PATH: a node installed otherwise (NodeSource, nvm) serves as
