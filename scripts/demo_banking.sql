@@ -57,11 +57,78 @@ FROM eventstore.read_all();
 SELECT global_position, stream_id, event_type FROM eventstore.read_category('account', 4, 3);
 
 \echo
-\echo '== 7. The worker'
+\echo '== 7. Read models for analysts: two projections the worker keeps up to date'
+\echo 'Tables live in a schema per projection; handler code lives elsewhere (a rebuild replaces a whole schema).'
+CREATE SCHEMA bank_code;
+CREATE SCHEMA balances;
+CREATE TABLE balances.accounts (account text PRIMARY KEY, balance numeric NOT NULL, events bigint NOT NULL);
+CREATE SCHEMA daily_totals;
+CREATE TABLE daily_totals.days (day date NOT NULL, event_type text NOT NULL, amount numeric NOT NULL,
+                                PRIMARY KEY (day, event_type));
+\echo 'balances: set-based SQL over each batch of events (the relation "batch"), accounts only:'
+SELECT eventstore.create_projection('balances', categories => ARRAY['account'], sql => $$
+    INSERT INTO accounts AS a
+    SELECT stream_id,
+           sum(CASE event_type WHEN 'MoneyDeposited' THEN (data->>'amount')::numeric
+                               WHEN 'MoneyWithdrawn' THEN -(data->>'amount')::numeric ELSE 0 END),
+           count(*)
+    FROM batch GROUP BY stream_id
+    ON CONFLICT (account) DO UPDATE SET balance = a.balance + excluded.balance, events = a.events + excluded.events$$);
+\echo 'daily_totals: a PL/pgSQL handler called once per event -- with a bug: withdrawals counted twice'
+CREATE FUNCTION bank_code.add_to_day(e eventstore.event_record) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF e.event_type IN ('MoneyDeposited', 'MoneyWithdrawn') THEN
+        INSERT INTO days AS d VALUES (e.event_time::date, e.event_type,
+            (e.data->>'amount')::numeric * CASE e.event_type WHEN 'MoneyWithdrawn' THEN 2 ELSE 1 END)
+        ON CONFLICT (day, event_type) DO UPDATE SET amount = d.amount + excluded.amount;
+    END IF;
+END
+$$;
+SELECT eventstore.create_projection('daily_totals', 'bank_code.add_to_day(eventstore.event_record)',
+                                    event_types => ARRAY['MoneyDeposited', 'MoneyWithdrawn']);
+SELECT eventstore.wait_for_projection(name, (SELECT max(global_position) FROM eventstore.log_positions), '10 seconds') AS caught_up, name
+FROM eventstore.projections ORDER BY name;
+\echo 'Plain SQL for analysts (the same balances as folding the streams in step 5):'
+SELECT account, balance, events FROM balances.accounts ORDER BY 1;
+SELECT day, event_type, amount FROM daily_totals.days ORDER BY 1, 2;
+SELECT name, state, "position", lag_events, lag_seconds FROM eventstore.projection_status ORDER BY name;
+
+\echo
+\echo '== 8. The handler bug is fixed and the read model rebuilt, while appends go on'
+CREATE OR REPLACE FUNCTION bank_code.add_to_day(e eventstore.event_record) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO days AS d VALUES (e.event_time::date, e.event_type, (e.data->>'amount')::numeric)
+    ON CONFLICT (day, event_type) DO UPDATE SET amount = d.amount + excluded.amount;
+END
+$$;
+SELECT eventstore.rebuild_projection('daily_totals');
+SELECT state, rebuild_position FROM eventstore.projection_status WHERE name = 'daily_totals';
+\echo 'Appends go on meanwhile; the live read model stays queryable and current:'
+SELECT eventstore.append('account-alice', 'MoneyDeposited', '{"amount": 70}') AS alice_version;
+SELECT eventstore.append('account-bob', 'MoneyWithdrawn', '{"amount": 30}') AS bob_version;
+DO $$
+BEGIN
+    FOR attempt IN 1..200 LOOP
+        EXIT WHEN (SELECT state = 'running' FROM eventstore.projection_status WHERE name = 'daily_totals');
+        COMMIT;  -- no old snapshot left open: the switch waits for those
+        PERFORM pg_sleep(0.05);
+        COMMIT;
+    END LOOP;
+END
+$$;
+SELECT eventstore.wait_for_projection(name, (SELECT max(global_position) FROM eventstore.log_positions), '10 seconds') AS caught_up, name
+FROM eventstore.projections ORDER BY name;
+\echo 'Rebuilt from the whole log with the fixed handler, switched in atomically:'
+SELECT day, event_type, amount FROM daily_totals.days ORDER BY 1, 2;
+SELECT account, balance, events FROM balances.accounts ORDER BY 1;
+SELECT name, state, "position", lag_events, rebuild_position FROM eventstore.projection_status ORDER BY name;
+
+\echo
+\echo '== 9. The worker family'
 SELECT job, pid IS NOT NULL AS running, state, database, "position", last_error FROM eventstore.worker_status ORDER BY job;
 
 \echo
-\echo '== 8. Kafka: the worker publishes every sequenced event, and the outbox'
+\echo '== 10. Kafka: the worker publishes every sequenced event, and the outbox'
 \echo 'A statement notice goes out only because its transaction commits; the rolled-back one never does:'
 BEGIN;
 SELECT eventstore.publish('bank.notices', 'account-alice', '{"text": "Your November statement is ready"}', '{"channel": "email"}') AS outbox_id;
@@ -83,7 +150,7 @@ SELECT state, published_position, sequenced_position, pending_events, pending_me
 FROM eventstore.outbox_status;
 
 \echo
-\echo '== 9. Tamper-evidence: verify_all recomputes every hash and the ledger'
+\echo '== 11. Tamper-evidence: verify_all recomputes every hash and the ledger'
 SELECT * FROM eventstore.verify_all();
 \echo 'The log is append-only, even for a superuser:'
 UPDATE eventstore.events SET data = '{"amount": 1000000}' WHERE stream_id = 'account-bob' AND stream_version = 2;

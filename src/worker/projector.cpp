@@ -617,6 +617,7 @@ ProjectorRound project_once(int64 sequenced)
     if (round.extension_missing)
         return round;
     forget_dropped_projections(projections, count);
+    int64 slowest = sequenced; /* the projector's own position: the slowest active projection's */
     for (int i = 0; i < count; i++) {
         const Projection &p = projections[i];
         if (!p.active) {
@@ -628,6 +629,7 @@ ProjectorRound project_once(int64 sequenced)
         if (position < sequenced)
             position = project_batch(p, Target{p.schema, false}, p.position, sequenced, record_type, &applied);
         publish_progress(p, position, applied);
+        slowest = Min(slowest, position);
         round.more_to_do = round.more_to_do || (position < sequenced && position > p.position);
         if (!p.rebuilding || p.rebuild_schema == nullptr)
             continue;
@@ -646,6 +648,7 @@ ProjectorRound project_once(int64 sequenced)
             swap_rebuilt_schema(p, XidFromFullTransactionId(ReadNextFullTransactionId()));
         round.more_to_do = round.more_to_do || reached > p.rebuild_position;
     }
+    pg_atomic_write_u64(&worker_shared_state->jobs[kProjector].position, (uint64)slowest);
     return round;
 }
 
