@@ -26,6 +26,8 @@ namespace {
 
 /* How long a job statement waits for a lock before it fails (and is shown in worker_status). */
 constexpr const char *kJobLockTimeout = "5s";
+/* How long a job waits for a lock before it checks for a deadlock (the server's default is 1 s). */
+constexpr const char *kJobDeadlockTimeout = "100ms";
 
 /* After a failed round: when the next attempt may start.  Plain data: survives an ERROR. */
 struct Backoff {
@@ -45,6 +47,13 @@ void lock_down_session()
     SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
     /* A lock held by somebody else fails the round visibly rather than stalling it. */
     SetConfigOption("lock_timeout", kJobLockTimeout, PGC_SUSET, PGC_S_OVERRIDE);
+    /*
+     * In a deadlock with a user's statement (DROP EXTENSION, a DBA's DDL),
+     * the job is the one that gives way: it checks for deadlocks long
+     * before the user's session does, so it is the one aborted, and simply
+     * retries its round.
+     */
+    SetConfigOption("deadlock_timeout", kJobDeadlockTimeout, PGC_SUSET, PGC_S_OVERRIDE);
     /*
      * Job statements are short, planned for each round and run many times a
      * second: compiling one with the JIT or starting parallel workers for it

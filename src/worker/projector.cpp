@@ -139,6 +139,10 @@ KeptPlan batch_events_statement = {
     {INT8OID, INT8OID, TEXTARRAYOID, TEXTARRAYOID},
     CURSOR_OPT_CUSTOM_PLAN};
 
+/* The highest position the sequencer has committed, as this transaction sees it. */
+KeptPlan sequenced_head_statement = {
+    "SELECT coalesce(max(global_position), 0) FROM eventstore.log_positions", 0, {}};
+
 KeptPlan advance_statement = {
     "UPDATE eventstore.projections SET \"position\" = $2, updated_at = pg_catalog.now() WHERE name = $1", 2,
     {TEXTOID, INT8OID}};
@@ -338,6 +342,7 @@ bool apply_range(const Projection &p, const Target &target, int64 from, int64 to
 {
     MemoryContext caller = CurrentMemoryContext;
     volatile bool ok = true;
+    volatile int64 stretch_end = to; /* cut to the end of the log below */
     *applied = 0;
     *now_at = from;
     PG_TRY();
@@ -357,8 +362,23 @@ bool apply_range(const Projection &p, const Target &target, int64 from, int64 to
             *now_at = target.rebuild ? rebuild : live;
         }
         if (current) {
+            /*
+             * The stretch ends where the log ends in this transaction's
+             * view, whatever shared memory said: the sequencer's position
+             * there is a hint for waking up, and it can be ahead of the
+             * tables (the extension dropped and created again, a restored
+             * database).  Moving past a position not yet in the log would
+             * skip its event for good.
+             */
+            run_kept_plan(sequenced_head_statement, nullptr, nullptr, false, 0, SPI_OK_SELECT);
+            bool head_null;
+            stretch_end =
+                Min(to, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &head_null)));
+            current = stretch_end > from;
+        }
+        if (current) {
             bool nulls[4];
-            Datum args[4] = {Int64GetDatum(from), Int64GetDatum(to), nullable_array(p.event_types, &nulls[2]),
+            Datum args[4] = {Int64GetDatum(from), Int64GetDatum(stretch_end), nullable_array(p.event_types, &nulls[2]),
                              nullable_array(p.categories, &nulls[3])};
             char null_flags[4] = {' ', ' ', nulls[2] ? 'n' : ' ', nulls[3] ? 'n' : ' '};
             run_kept_plan(batch_events_statement, args, null_flags, false, 0, SPI_OK_SELECT);
@@ -367,13 +387,13 @@ bool apply_range(const Projection &p, const Target &target, int64 from, int64 to
             if (count > 0)
                 run_projection_code(p, target, rows, count, record_type);
             *applied = (int64)count;
-            Datum advance[2] = {name, Int64GetDatum(to)};
+            Datum advance[2] = {name, Int64GetDatum(stretch_end)};
             run_kept_plan(target.rebuild ? advance_rebuild_statement : advance_statement, advance, nullptr, false, 0,
                           SPI_OK_UPDATE);
         }
         commit_job_transaction();
         if (current)
-            *now_at = to;
+            *now_at = stretch_end;
     }
     PG_CATCH();
     {
