@@ -124,11 +124,55 @@ SELECT account, balance, events FROM balances.accounts ORDER BY 1;
 SELECT name, state, "position", lag_events, rebuild_position FROM eventstore.projection_status ORDER BY name;
 
 \echo
-\echo '== 9. The worker family'
+\echo '== 9. Point-in-time state: an aggregate folds an account stream at any moment, on two time axes'
+CREATE FUNCTION bank_code.account_state(state jsonb, e eventstore.event_record) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT state || jsonb_build_object(
+        'balance', (state->>'balance')::numeric
+                   + CASE e.event_type WHEN 'MoneyDeposited' THEN (e.data->>'amount')::numeric
+                                       WHEN 'MoneyWithdrawn' THEN -(e.data->>'amount')::numeric ELSE 0 END,
+        'events', (state->>'events')::int + 1)
+$$;
+SELECT eventstore.create_aggregate('account', 'bank_code.account_state(jsonb, eventstore.event_record)',
+                                   '{"balance": 0, "events": 0}', snapshot_every => 2);
+\echo 'Carol banks with us since October (event_time is when it happened):'
+SELECT eventstore.append('account-carol', 'AccountOpened', '{"owner": "Carol"}', event_time => '2026-10-01 09:00+00') AS v;
+SELECT eventstore.append('account-carol', 'MoneyDeposited', '{"amount": 1000}', event_time => '2026-10-05 10:00+00') AS v;
+SELECT eventstore.append('account-carol', 'MoneyWithdrawn', '{"amount": 200}', event_time => '2026-10-20 10:00+00') AS v;
+SELECT eventstore.append('account-carol', 'MoneyDeposited', '{"amount": 300}', event_time => '2026-11-10 10:00+00') AS v;
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '10 seconds') AS sequenced;
+SELECT clock_timestamp() AS before_late_fee \gset
+\echo 'Today an October fee is posted late, dated back to 31 October:'
+SELECT eventstore.append('account-carol', 'MoneyWithdrawn', '{"amount": 15, "reason": "October fee, posted late"}',
+                         event_time => '2026-10-31 23:00+00') AS v;
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '10 seconds') AS sequenced;
+\echo 'Carol''s balance now, at the end of October, and at the end of October as we knew it before the fee arrived:'
+SELECT 'now' AS question, state->>'balance' AS balance, version FROM eventstore.load_state('account-carol')
+UNION ALL
+SELECT 'as of 31 October', state->>'balance', version
+FROM eventstore.load_state('account-carol', as_of => '2026-10-31 23:59:59+00')
+UNION ALL
+SELECT 'as of 31 October, as known before the late fee', state->>'balance', version
+FROM eventstore.load_state('account-carol', as_of => '2026-10-31 23:59:59+00', as_known_at => :'before_late_fee');
+\echo 'The worker keeps snapshots every 2 events; load_state starts from the newest one that answers the question:'
+DO $$
+BEGIN
+    FOR attempt IN 1..100 LOOP
+        EXIT WHEN (SELECT count(*) >= 2 FROM eventstore.snapshots WHERE stream_id = 'account-carol');
+        COMMIT;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+SELECT stream_id, version, max_event_time, state FROM eventstore.snapshots
+WHERE stream_id = 'account-carol' ORDER BY version;
+
+\echo
+\echo '== 10. The worker family'
 SELECT job, pid IS NOT NULL AS running, state, database, "position", last_error FROM eventstore.worker_status ORDER BY job;
 
 \echo
-\echo '== 10. Kafka: the worker publishes every sequenced event, and the outbox'
+\echo '== 11. Kafka: the worker publishes every sequenced event, and the outbox'
 \echo 'A statement notice goes out only because its transaction commits; the rolled-back one never does:'
 BEGIN;
 SELECT eventstore.publish('bank.notices', 'account-alice', '{"text": "Your November statement is ready"}', '{"channel": "email"}') AS outbox_id;
@@ -150,7 +194,7 @@ SELECT state, published_position, sequenced_position, pending_events, pending_me
 FROM eventstore.outbox_status;
 
 \echo
-\echo '== 11. Tamper-evidence: verify_all recomputes every hash and the ledger'
+\echo '== 12. Tamper-evidence: verify_all recomputes every hash and the ledger'
 SELECT * FROM eventstore.verify_all();
 \echo 'The log is append-only, even for a superuser:'
 UPDATE eventstore.events SET data = '{"amount": 1000000}' WHERE stream_id = 'account-bob' AND stream_version = 2;

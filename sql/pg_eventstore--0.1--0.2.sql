@@ -572,3 +572,184 @@ GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, regprocedure, text,
     eventstore.stamp_projection_owner(), eventstore.pause_projection(text), eventstore.resume_projection(text),
     eventstore.drop_projection(text), eventstore.rebuild_projection(text, boolean), eventstore.wake_worker_at_commit()
 TO eventstore_admin;
+
+-- ---------------------------------------------------------------------------
+-- Aggregates: state at any point in time (docs/aggregates.md)
+-- ---------------------------------------------------------------------------
+-- One fold per category: (state jsonb, event eventstore.event_record) -> jsonb.
+CREATE TABLE eventstore.aggregates (
+    category       text PRIMARY KEY,
+    fold           regprocedure NOT NULL,
+    initial_state  jsonb NOT NULL,
+    snapshot_every integer NOT NULL CHECK (snapshot_every >= 1),
+    owner_role     regrole NOT NULL,       -- the worker folds for snapshots as this role (set by a trigger)
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- States the worker computed every snapshot_every events of a stream.  A
+-- snapshot is used only by a question all its events answer (max_event_time,
+-- known_at) and only while what produced it is unchanged (fold_identity).
+CREATE TABLE eventstore.snapshots (
+    stream_id       text NOT NULL,
+    version         bigint NOT NULL,
+    global_position bigint NOT NULL,       -- of the snapshot's last event
+    max_event_time  timestamptz NOT NULL,  -- latest event_time among versions 1..version
+    known_at        timestamptz NOT NULL,  -- when the store knew all of them (latest sequenced_at)
+    state           jsonb NOT NULL,
+    fold_identity   text NOT NULL,         -- digest of the fold's definition, the initial state, the upcasters
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (stream_id, fold_identity, version)
+);
+-- Snapshots are derived data: not dumped, the worker recomputes them.
+
+SELECT pg_catalog.pg_extension_config_dump('eventstore.aggregates', '');
+
+CREATE TRIGGER aggregates_owner BEFORE INSERT ON eventstore.aggregates
+    FOR EACH ROW EXECUTE FUNCTION eventstore.stamp_projection_owner();
+
+-- Folds events into a state with fold, in array order, as the caller.
+CREATE FUNCTION eventstore.apply_fold(fold regprocedure, state jsonb, events eventstore.event_record[])
+RETURNS jsonb
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_apply_fold';
+
+-- What a snapshot's state depends on besides the events: the fold's
+-- definition and the initial state.  Changing either (CREATE OR REPLACE of
+-- the fold included) changes the identity, so older snapshots are ignored.
+CREATE FUNCTION eventstore.fold_identity(fold regprocedure, initial_state jsonb) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT md5(pg_get_functiondef(fold) || E'\n' || initial_state::text)
+$$;
+
+CREATE FUNCTION eventstore.create_aggregate(category text, fold regprocedure, initial_state jsonb DEFAULT '{}',
+                                            snapshot_every integer DEFAULT 100)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f record;
+BEGIN
+    IF category IS NULL OR category = '' OR position('-' IN category) > 0 THEN
+        RAISE EXCEPTION 'category % is not a category: it must be non-empty and contain no "-"',
+            coalesce(quote_literal(category), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF fold IS NULL THEN
+        RAISE EXCEPTION 'fold must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    SELECT p.pronargs, p.proargtypes, p.prorettype, p.prokind INTO f FROM pg_proc p WHERE p.oid = fold;
+    IF f.prokind <> 'f' OR f.pronargs <> 2 OR f.prorettype <> 'jsonb'::regtype
+       OR f.proargtypes[0] <> 'jsonb'::regtype OR f.proargtypes[1] <> 'eventstore.event_record'::regtype THEN
+        RAISE EXCEPTION 'fold % must take (jsonb, eventstore.event_record) and return jsonb', fold
+            USING ERRCODE = '22023';
+    END IF;
+    IF NOT has_function_privilege(current_user, fold, 'EXECUTE') THEN
+        RAISE EXCEPTION 'role % may not execute fold %', current_user, fold USING ERRCODE = '42501';
+    END IF;
+    IF initial_state IS NULL THEN
+        RAISE EXCEPTION 'initial_state must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    IF snapshot_every IS NULL OR snapshot_every < 1 THEN
+        RAISE EXCEPTION 'snapshot_every must be 1 or more, got %', coalesce(snapshot_every::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT FROM eventstore.aggregates a WHERE a.category = create_aggregate.category) THEN
+        RAISE EXCEPTION 'category "%" already has an aggregate', category USING ERRCODE = '42710';
+    END IF;
+    INSERT INTO eventstore.aggregates (category, fold, initial_state, snapshot_every, owner_role)
+    VALUES (category, fold, initial_state, snapshot_every, current_user::regrole);
+    PERFORM eventstore.wake_worker_at_commit();
+END
+$$;
+
+CREATE FUNCTION eventstore.drop_aggregate(category text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM eventstore.aggregates a WHERE a.category = drop_aggregate.category;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'category "%" has no aggregate', coalesce(category, 'NULL') USING ERRCODE = '42704';
+    END IF;
+    DELETE FROM eventstore.snapshots s WHERE split_part(s.stream_id, '-', 1) = drop_aggregate.category;
+END
+$$;
+
+-- The newest snapshot of a stream that answers the question (all its events
+-- pass both filters) and was made by the current fold; SECURITY DEFINER so
+-- that readers use snapshots without reading the table.
+CREATE FUNCTION eventstore.usable_snapshot(stream_id text, identity text, as_of timestamptz, as_known_at timestamptz,
+                                           OUT version bigint, OUT state jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.version, s.state FROM eventstore.snapshots s
+    WHERE s.stream_id = usable_snapshot.stream_id AND s.fold_identity = identity
+      AND (as_of IS NULL OR s.max_event_time <= as_of)
+      AND (as_known_at IS NULL OR s.known_at <= as_known_at)
+    ORDER BY s.version DESC LIMIT 1
+$$;
+
+-- The stream's state: its events in version order folded from the initial
+-- state, only those with event_time <= as_of (business time) and known to
+-- the store at as_known_at (record time: an event is known from the moment
+-- the sequencer gave it its global position, log_positions.sequenced_at).
+CREATE FUNCTION eventstore.load_state(stream_id text, as_of timestamptz DEFAULT NULL,
+                                      as_known_at timestamptz DEFAULT NULL)
+RETURNS TABLE (state jsonb, version bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    stream text := eventstore.required('stream_id', stream_id);
+    aggregate eventstore.aggregates;
+    snapshot record;
+    events eventstore.event_record[];
+BEGIN
+    SELECT * INTO aggregate FROM eventstore.aggregates a WHERE a.category = split_part(stream, '-', 1);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'category "%" of stream "%" has no aggregate', split_part(stream, '-', 1), stream
+            USING ERRCODE = '22023', HINT = 'Register one with eventstore.create_aggregate.';
+    END IF;
+    state := aggregate.initial_state;
+    version := 0;
+    SELECT * INTO snapshot
+    FROM eventstore.usable_snapshot(stream, eventstore.fold_identity(aggregate.fold, aggregate.initial_state),
+                                    as_of, as_known_at);
+    IF snapshot.version IS NOT NULL THEN
+        state := snapshot.state;
+        version := snapshot.version;
+    END IF;
+    SELECT array_agg(ROW(p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
+                         e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
+                         e.hash)::eventstore.event_record ORDER BY e.stream_version)
+    INTO events
+    FROM eventstore.events e
+    LEFT JOIN eventstore.log_positions p ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version
+    WHERE e.stream_id = stream AND e.stream_version > load_state.version
+      AND (as_of IS NULL OR e.event_time <= as_of)
+      AND (as_known_at IS NULL OR p.sequenced_at <= as_known_at);
+    IF events IS NOT NULL THEN
+        state := eventstore.apply_fold(aggregate.fold, state, events);
+        version := events[array_length(events, 1)].stream_version;
+    END IF;
+    RETURN NEXT;
+END
+$$;
+
+REVOKE ALL ON eventstore.aggregates, eventstore.snapshots FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventstore.apply_fold(regprocedure, jsonb, eventstore.event_record[]),
+    eventstore.fold_identity(regprocedure, jsonb),
+    eventstore.create_aggregate(text, regprocedure, jsonb, integer), eventstore.drop_aggregate(text),
+    eventstore.usable_snapshot(text, text, timestamptz, timestamptz),
+    eventstore.load_state(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT SELECT ON eventstore.aggregates TO eventstore_reader;
+GRANT SELECT ON eventstore.snapshots TO eventstore_admin;
+GRANT INSERT ON eventstore.aggregates TO eventstore_admin;
+GRANT EXECUTE ON FUNCTION eventstore.apply_fold(regprocedure, jsonb, eventstore.event_record[]),
+    eventstore.fold_identity(regprocedure, jsonb), eventstore.usable_snapshot(text, text, timestamptz, timestamptz),
+    eventstore.load_state(text, timestamptz, timestamptz) TO eventstore_reader;
+GRANT EXECUTE ON FUNCTION eventstore.create_aggregate(text, regprocedure, jsonb, integer),
+    eventstore.drop_aggregate(text) TO eventstore_admin;
