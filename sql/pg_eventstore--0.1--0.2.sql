@@ -707,6 +707,10 @@ DECLARE
     aggregate eventstore.aggregates;
     snapshot record;
     events eventstore.event_record[];
+    known_version bigint;  -- the last version known at as_known_at
+    low bigint;
+    high bigint;
+    middle bigint;
 BEGIN
     SELECT * INTO aggregate FROM eventstore.aggregates a WHERE a.category = split_part(stream, '-', 1);
     IF NOT FOUND THEN
@@ -722,6 +726,24 @@ BEGIN
         state := snapshot.state;
         version := snapshot.version;
     END IF;
+    IF as_known_at IS NOT NULL THEN
+        -- What was known is a prefix of the stream (sequenced_at grows with
+        -- the version), so its end is found by bisection over the versions
+        -- after the snapshot: a few index probes instead of reading them all.
+        low := version;
+        SELECT max(p.stream_version) INTO high FROM eventstore.log_positions p WHERE p.stream_id = stream;
+        high := coalesce(high, 0);
+        WHILE low < high LOOP
+            middle := (low + high + 1) / 2;
+            IF (SELECT p.sequenced_at <= as_known_at FROM eventstore.log_positions p
+                WHERE p.stream_id = stream AND p.stream_version = middle) THEN
+                low := middle;
+            ELSE
+                high := middle - 1;
+            END IF;
+        END LOOP;
+        known_version := low;
+    END IF;
     SELECT array_agg(ROW(p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
                          e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
                          e.hash)::eventstore.event_record ORDER BY e.stream_version)
@@ -729,8 +751,8 @@ BEGIN
     FROM eventstore.events e
     LEFT JOIN eventstore.log_positions p ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version
     WHERE e.stream_id = stream AND e.stream_version > load_state.version
-      AND (as_of IS NULL OR e.event_time <= as_of)
-      AND (as_known_at IS NULL OR p.sequenced_at <= as_known_at);
+      AND (known_version IS NULL OR e.stream_version <= known_version)
+      AND (as_of IS NULL OR e.event_time <= as_of);
     IF events IS NOT NULL THEN
         state := eventstore.apply_fold(aggregate.fold, state, events);
         version := events[array_length(events, 1)].stream_version;
