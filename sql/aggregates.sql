@@ -30,8 +30,8 @@ SELECT category, fold, initial_state, snapshot_every FROM eventstore.aggregates;
 SELECT eventstore.append('wallet-7', CASE WHEN d % 3 = 0 THEN 'Withdrawn' ELSE 'Deposited' END,
                          jsonb_build_object('amount', d * 10), event_time => '2026-03-01 12:00+00'::timestamptz + (d - 1) * interval '1 day')
 FROM generate_series(1, 7) d;
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;
 SELECT max(global_position) AS before_correction_position FROM eventstore.log_positions \gset
-SELECT eventstore.wait_for_position(:before_correction_position, '30 seconds') AS sequenced;
 SELECT pg_sleep(0.01);
 SELECT clock_timestamp() AS known_before_correction \gset
 SELECT eventstore.append('wallet-7', 'Deposited', '{"amount": 1000, "correction": true}',

@@ -613,14 +613,39 @@ RETURNS jsonb
 LANGUAGE c STABLE
 AS 'MODULE_PATHNAME', 'eventstore_apply_fold';
 
+-- Upcasters: (data jsonb) -> jsonb, bringing an event type's data from one
+-- schema version to the next.  Applied on every read (eventstore.upcast),
+-- never to the stored rows.  Run as owner_role (set by a trigger).
+CREATE TABLE eventstore.upcasters (
+    event_type          text NOT NULL,
+    from_schema_version integer NOT NULL CHECK (from_schema_version >= 1),
+    upcaster            regprocedure NOT NULL,
+    owner_role          regrole NOT NULL,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (event_type, from_schema_version)
+);
+SELECT pg_catalog.pg_extension_config_dump('eventstore.upcasters', '');
+CREATE TRIGGER upcasters_owner BEFORE INSERT ON eventstore.upcasters
+    FOR EACH ROW EXECUTE FUNCTION eventstore.stamp_projection_owner();
+
+-- An event as readers see it: its data upcast to the newest schema version.
+CREATE FUNCTION eventstore.upcast(event eventstore.event_record) RETURNS eventstore.event_record
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_upcast';
+
 -- What a snapshot's state depends on besides the events: the fold's
--- definition and the initial state.  Changing either (CREATE OR REPLACE of
--- the fold included) changes the identity, so older snapshots are ignored.
+-- definition, the initial state and the upcasters (what the fold sees).
+-- Changing any of them (CREATE OR REPLACE included) changes the identity,
+-- so older snapshots are ignored.
 CREATE FUNCTION eventstore.fold_identity(fold regprocedure, initial_state jsonb) RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT md5(pg_get_functiondef(fold) || E'\n' || initial_state::text)
+    SELECT md5(pg_get_functiondef(fold) || E'\n' || initial_state::text || E'\n' ||
+               coalesce((SELECT string_agg(u.event_type || '/' || u.from_schema_version || '/' ||
+                                           pg_get_functiondef(u.upcaster), E'\n'
+                                           ORDER BY u.event_type, u.from_schema_version)
+                         FROM eventstore.upcasters u), ''))
 $$;
 
 CREATE FUNCTION eventstore.create_aggregate(category text, fold regprocedure, initial_state jsonb DEFAULT '{}',
@@ -744,9 +769,9 @@ BEGIN
         END LOOP;
         known_version := low;
     END IF;
-    SELECT array_agg(ROW(p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type,
-                         e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
-                         e.hash)::eventstore.event_record ORDER BY e.stream_version)
+    SELECT array_agg(eventstore.upcast(ROW(p.global_position, e.stream_id, e.stream_version, e.event_id,
+                         e.event_type, e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
+                         e.hash)::eventstore.event_record) ORDER BY e.stream_version)
     INTO events
     FROM eventstore.events e
     LEFT JOIN eventstore.log_positions p ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version
@@ -775,3 +800,137 @@ GRANT EXECUTE ON FUNCTION eventstore.apply_fold(regprocedure, jsonb, eventstore.
     eventstore.load_state(text, timestamptz, timestamptz) TO eventstore_reader;
 GRANT EXECUTE ON FUNCTION eventstore.create_aggregate(text, regprocedure, jsonb, integer),
     eventstore.drop_aggregate(text) TO eventstore_admin;
+
+-- Registers an upcaster: (data jsonb) RETURNS jsonb, for events of
+-- event_type at from_schema_version (needs eventstore_admin).  It runs as
+-- the role that registered it, on every read.
+CREATE FUNCTION eventstore.register_upcaster(event_type text, from_schema_version integer, upcaster regprocedure)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f record;
+BEGIN
+    IF event_type IS NULL OR event_type = '' THEN
+        RAISE EXCEPTION 'event_type must not be empty' USING ERRCODE = '22023';
+    END IF;
+    IF from_schema_version IS NULL OR from_schema_version < 1 THEN
+        RAISE EXCEPTION 'from_schema_version must be 1 or more, got %', coalesce(from_schema_version::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF upcaster IS NULL THEN
+        RAISE EXCEPTION 'upcaster must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    SELECT p.pronargs, p.proargtypes, p.prorettype, p.prokind INTO f FROM pg_proc p WHERE p.oid = upcaster;
+    IF f.prokind <> 'f' OR f.pronargs <> 1 OR f.proargtypes[0] <> 'jsonb'::regtype OR f.prorettype <> 'jsonb'::regtype THEN
+        RAISE EXCEPTION 'upcaster % must take jsonb and return jsonb', upcaster USING ERRCODE = '22023';
+    END IF;
+    IF NOT has_function_privilege(current_user, upcaster, 'EXECUTE') THEN
+        RAISE EXCEPTION 'role % may not execute upcaster %', current_user, upcaster USING ERRCODE = '42501';
+    END IF;
+    IF EXISTS (SELECT FROM eventstore.upcasters u
+               WHERE u.event_type = register_upcaster.event_type
+                 AND u.from_schema_version = register_upcaster.from_schema_version) THEN
+        RAISE EXCEPTION 'event type "%" already has an upcaster from schema version %', event_type, from_schema_version
+            USING ERRCODE = '42710';
+    END IF;
+    INSERT INTO eventstore.upcasters (event_type, from_schema_version, upcaster, owner_role)
+    VALUES (event_type, from_schema_version, upcaster, current_user::regrole);
+END
+$$;
+
+CREATE FUNCTION eventstore.drop_upcaster(event_type text, from_schema_version integer) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM eventstore.upcasters u
+    WHERE u.event_type = drop_upcaster.event_type AND u.from_schema_version = drop_upcaster.from_schema_version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'event type "%" has no upcaster from schema version %', coalesce(event_type, 'NULL'),
+            coalesce(from_schema_version::text, 'NULL') USING ERRCODE = '42704';
+    END IF;
+END
+$$;
+
+-- The read functions deliver upcast events (the stored rows never change).
+CREATE OR REPLACE FUNCTION eventstore.read_stream(
+    stream_id    text,
+    from_version bigint DEFAULT 1,
+    max_count    integer DEFAULT 1000)
+RETURNS SETOF eventstore.event_record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.required('stream_id', stream_id);
+    IF from_version IS NULL OR from_version < 1 THEN
+        RAISE EXCEPTION 'from_version must be 1 or more, got %', coalesce(from_version::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM eventstore.check_max_count(max_count);
+    RETURN QUERY
+        SELECT u.*
+        FROM eventstore.events e
+        LEFT JOIN eventstore.log_positions p
+               ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version
+        CROSS JOIN LATERAL eventstore.upcast(ROW(p.global_position, e.stream_id, e.stream_version, e.event_id,
+                               e.event_type, e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
+                               e.hash)::eventstore.event_record) u
+        WHERE e.stream_id = read_stream.stream_id AND e.stream_version >= from_version
+        ORDER BY e.stream_version
+        LIMIT max_count;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION eventstore.read_all(
+    after_position bigint DEFAULT 0,
+    max_count      integer DEFAULT 1000)
+RETURNS SETOF eventstore.event_record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.check_after_position(after_position);
+    PERFORM eventstore.check_max_count(max_count);
+    RETURN QUERY
+        SELECT u.*
+        FROM (SELECT s.event FROM eventstore.sequenced_events s
+              WHERE s.global_position > after_position
+              ORDER BY s.global_position LIMIT max_count) s
+        CROSS JOIN LATERAL eventstore.upcast(s.event) u
+        ORDER BY u.global_position;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION eventstore.read_category(
+    category       text,
+    after_position bigint DEFAULT 0,
+    max_count      integer DEFAULT 1000)
+RETURNS SETOF eventstore.event_record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.required('category', category);
+    PERFORM eventstore.check_after_position(after_position);
+    PERFORM eventstore.check_max_count(max_count);
+    RETURN QUERY
+        SELECT u.*
+        FROM (SELECT s.event FROM eventstore.sequenced_events s
+              WHERE s.category = read_category.category AND s.global_position > after_position
+              ORDER BY s.global_position LIMIT max_count) s
+        CROSS JOIN LATERAL eventstore.upcast(s.event) u
+        ORDER BY u.global_position;
+END
+$$;
+
+REVOKE ALL ON eventstore.upcasters FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventstore.upcast(eventstore.event_record),
+    eventstore.register_upcaster(text, integer, regprocedure), eventstore.drop_upcaster(text, integer) FROM PUBLIC;
+GRANT SELECT ON eventstore.upcasters TO eventstore_reader;
+GRANT INSERT ON eventstore.upcasters TO eventstore_admin;
+GRANT EXECUTE ON FUNCTION eventstore.upcast(eventstore.event_record) TO eventstore_reader;
+GRANT EXECUTE ON FUNCTION eventstore.register_upcaster(text, integer, regprocedure),
+    eventstore.drop_upcaster(text, integer) TO eventstore_admin;

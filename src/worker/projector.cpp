@@ -128,9 +128,13 @@ KeptPlan lock_projection_statement = {
     1,
     {TEXTOID}};
 
-/* The events of (from, to] that pass the projection's filters, as eventstore.event_record values. */
+/*
+ * The events of (from, to] that pass the projection's filters, as
+ * eventstore.event_record values upcast to their newest schema version
+ * (each upcaster runs as its owner; the filters see the stored type).
+ */
 KeptPlan batch_events_statement = {
-    "SELECT s.event FROM eventstore.sequenced_events s "
+    "SELECT eventstore.upcast(s.event) FROM eventstore.sequenced_events s "
     "WHERE s.global_position > $1 AND s.global_position <= $2 "
     "  AND ($3::text[] IS NULL OR (s.event).event_type = ANY ($3)) "
     "  AND ($4::text[] IS NULL OR s.category = ANY ($4)) "

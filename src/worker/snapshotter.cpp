@@ -64,9 +64,9 @@ KeptPlan due_streams_statement = {
 
 /* Run as the aggregate's owner: the fold of versions ($4, $5] from state $2. */
 KeptPlan fold_run_statement = {
-    "SELECT eventstore.apply_fold($1, $2, pg_catalog.array_agg(ROW(p.global_position, e.stream_id, "
-    "           e.stream_version, e.event_id, e.event_type, e.schema_version, e.data, e.metadata, e.event_time, "
-    "           e.ingest_time, e.hash)::eventstore.event_record ORDER BY e.stream_version)), "
+    "SELECT eventstore.apply_fold($1, $2, pg_catalog.array_agg(eventstore.upcast(ROW(p.global_position, "
+    "           e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version, e.data, e.metadata, "
+    "           e.event_time, e.ingest_time, e.hash)::eventstore.event_record) ORDER BY e.stream_version)), "
     "       max(e.event_time), max(p.sequenced_at), max(p.global_position) "
     "FROM eventstore.events e JOIN eventstore.log_positions p "
     "  ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version "
