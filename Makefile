@@ -23,10 +23,10 @@ OBJS = src/module.o $(CORE_SOURCES:.cpp=.o) $(KAFKA_SOURCES:.cpp=.o) $(PG_SOURCE
 # pg_regress suites in PGXS's layout: sql/NAME.sql, expected/NAME.out, run in
 # regress_schedule's order.  `make installcheck` runs them against a server
 # that preloads pg_eventstore with pg_eventstore.database = 'eventstore_regress'
-# (the worker sequences only that database); `make installcheck
+# (the worker sequences only that database, so the suites run there);
+# `make installcheck
 # REGRESS="setup append"` runs one file after the setup it needs.
 REGRESS      = $(shell sed -e 's/\#.*//' $(CURDIR)/regress_schedule)
-REGRESS_OPTS = --dbname=eventstore_regress
 
 PG_CONFIG ?= pg_config
 WERROR    ?=
@@ -43,6 +43,13 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# After PGXS, which sets its own default (contrib_regression).  The database
+# is used as it is (--use-existing): the worker's jobs stay connected to it,
+# so pg_regress could not drop and create it.  Create it, without the
+# extension, before `make installcheck`.
+CONTRIB_TESTDB = eventstore_regress
+REGRESS_OPTS += --use-existing
 
 -include $(OBJS:.o=.d)
 EXTRA_CLEAN = $(OBJS:.o=.d)
