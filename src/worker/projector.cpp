@@ -145,7 +145,7 @@ KeptPlan batch_events_statement = {
 
 /* The highest position the sequencer has committed, as this transaction sees it. */
 KeptPlan sequenced_head_statement = {
-    "SELECT coalesce(max(global_position), 0) FROM eventstore.log_positions", 0, {}};
+    "SELECT coalesce(pg_catalog.max(global_position), 0) FROM eventstore.log_positions", 0, {}};
 
 KeptPlan advance_statement = {
     "UPDATE eventstore.projections SET \"position\" = $2, updated_at = pg_catalog.now() WHERE name = $1", 2,
@@ -562,7 +562,7 @@ int64 project_batch(const Projection &p, const Target &target, int64 from, int64
  * always see the newest catalog).  The switch waits for those to end.
  */
 KeptPlan older_snapshots_statement = {
-    "SELECT count(*) FROM pg_catalog.pg_stat_activity "
+    "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity "
     "WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() "
     "  AND backend_xmin IS NOT NULL AND pg_catalog.age(backend_xmin) > pg_catalog.age($1::text::xid)",
     1,

@@ -54,7 +54,7 @@ KeptPlan due_streams_statement = {
     "LEFT JOIN LATERAL (SELECT x.version, x.state, x.max_event_time, x.known_at FROM eventstore.snapshots x "
     "                   WHERE x.stream_id = s.stream_id AND x.fold_identity = $2 "
     "                   ORDER BY x.version DESC LIMIT 1) b ON true "
-    "CROSS JOIN LATERAL (SELECT max(p.stream_version) AS version FROM eventstore.log_positions p "
+    "CROSS JOIN LATERAL (SELECT pg_catalog.max(p.stream_version) AS version FROM eventstore.log_positions p "
     "                    WHERE p.stream_id = s.stream_id) sv "
     "WHERE s.category = $1 AND s.version >= coalesce(b.version, 0) + $3 "
     "  AND sv.version >= coalesce(b.version, 0) + $3 "
@@ -67,7 +67,7 @@ KeptPlan fold_run_statement = {
     "SELECT eventstore.apply_fold($1, $2, pg_catalog.array_agg(eventstore.upcast(ROW(p.global_position, "
     "           e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version, e.data, e.metadata, "
     "           e.event_time, e.ingest_time, e.hash)::eventstore.event_record) ORDER BY e.stream_version)), "
-    "       max(e.event_time), max(p.sequenced_at), max(p.global_position) "
+    "       pg_catalog.max(e.event_time), pg_catalog.max(p.sequenced_at), pg_catalog.max(p.global_position) "
     "FROM eventstore.events e JOIN eventstore.log_positions p "
     "  ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version "
     "WHERE e.stream_id = $3 AND e.stream_version > $4 AND e.stream_version <= $5",

@@ -48,6 +48,11 @@ TRAPS = [
     ("now", "", "timestamptz"),
     ("unnest", "bigint[], text[], bigint[], text[], bytea[]", "SETOF record"),
     ("pg_advisory_xact_lock", "bigint", "void"),
+    ("age", "xid", "integer"),
+    ("pg_backend_pid", "", "integer"),
+    ("md5", "text", "text"),
+    ("pg_get_functiondef", "oid", "text"),
+    ("split_part", "text, text, integer", "text"),
 ]
 
 
@@ -101,7 +106,33 @@ def drive_publisher():
     raise AssertionError("the publisher did not publish the events and the outbox message")
 
 
-JOBS = [("sequencer", drive_sequencer), ("publisher", drive_publisher)]
+def drive_projector():
+    """A projection registered by the attacker: its SQL runs as the attacker, the projector's own statements
+    must not run anything of hers as the superuser."""
+    query(DSN, "GRANT eventstore_admin TO %s" % ATTACKER)
+    query(DSN, "CREATE SCHEMA hijack_model AUTHORIZATION %s" % ATTACKER)
+    query(ATTACKER_DSN, "CREATE TABLE hijack_model.seen (n bigint)")
+    query(ATTACKER_DSN, "SELECT eventstore.create_projection('hijack_model', sql => "
+                        "'INSERT INTO seen SELECT count(*) FROM batch')")
+    if not query(DSN, "SELECT eventstore.wait_for_projection('hijack_model', 5, '30 seconds')")[0][0]:
+        raise AssertionError("the projector did not apply the attacker's projection")
+
+
+def drive_snapshotter():
+    """An aggregate registered by the attacker: snapshots are folded as her, written by the worker."""
+    query(ATTACKER_DSN, "CREATE FUNCTION hijack_model.fold(s jsonb, e eventstore.event_record) RETURNS jsonb "
+                        "LANGUAGE sql AS $$ SELECT s || jsonb_build_object('v', e.stream_version) $$")
+    query(ATTACKER_DSN, "SELECT eventstore.create_aggregate('hijack', 'hijack_model.fold(jsonb, eventstore.event_record)', "
+                        "'{}', 2)")
+    deadline = time.time() + 30
+    while query(DSN, "SELECT count(*) FROM eventstore.snapshots WHERE stream_id = 'hijack-1'")[0][0] < 2:
+        if time.time() > deadline:
+            raise AssertionError("the snapshotter took no snapshots of the attacker's aggregate")
+        time.sleep(0.2)
+
+
+JOBS = [("sequencer", drive_sequencer), ("publisher", drive_publisher), ("projector", drive_projector),
+        ("snapshotter", drive_snapshotter)]
 
 
 def main():
