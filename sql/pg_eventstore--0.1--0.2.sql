@@ -252,15 +252,20 @@ CREATE TABLE eventstore.projection_errors (
 SELECT pg_catalog.pg_extension_config_dump('eventstore.projections', '');
 SELECT pg_catalog.pg_extension_config_dump('eventstore.projection_errors', '');
 
--- The owner of a projection is whoever inserted its row, whatever the row
--- says: the projector runs the handler as this role, so naming another role
--- (a superuser) must be impossible.
+-- The owner of a projection (and of an aggregate or upcaster) is whoever
+-- inserted its row, whatever the row says: the worker runs the code as this
+-- role, so naming another role (a superuser) must be impossible.  Only a
+-- superuser's insert keeps the owner it names: pg_restore, run by a
+-- superuser, brings registrations back with their owners, not as its own.
 CREATE FUNCTION eventstore.stamp_projection_owner() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    NEW.owner_role := current_user::regrole;
+    IF NEW.owner_role IS NULL
+       OR NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+        NEW.owner_role := current_user::regrole;
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -111,6 +111,21 @@ SELECT state, lag_events FROM eventstore.projection_status WHERE name = 'by_batc
 SELECT eventstore.resume_projection('by_batch');
 SELECT eventstore.wait_for_projection('by_batch', :start + 37, '30 seconds') AS applied_after_resume;
 
+-- Settings the code changes end with its batch: a handler that turns on
+-- read-only transactions must not stop the projector for everybody.
+CREATE SCHEMA leaky AUTHORIZATION projections_admin;
+SET ROLE projections_admin;
+SELECT eventstore.create_projection('leaky', sql => 'SET default_transaction_read_only = on', schema => 'leaky',
+                                    categories => ARRAY['leak']);
+RESET ROLE;
+SELECT eventstore.append('leak-1', 'Happened', '{}');
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;
+SELECT max(global_position) AS leaked FROM eventstore.log_positions \gset
+SELECT eventstore.append('wallet-2', 'Deposited', '{"amount": 1}');
+SELECT eventstore.wait_for_projection('by_sql', :leaked + 1, '30 seconds') AS others_go_on;
+SELECT eventstore.drop_projection('leaky');
+DROP SCHEMA leaky;
+
 -- Rebuild: a copy replayed from the start replaces the live tables.
 SELECT eventstore.rebuild_projection('by_batch');
 CALL wait_for_state('by_batch', 'running');

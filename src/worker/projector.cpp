@@ -40,6 +40,7 @@
 
 #include <cstring>
 
+#include "job_slot.h"
 #include "job_transaction.h"
 #include "pg/kept_plan.h"
 #include "pg/spi_helpers.h"
@@ -50,6 +51,8 @@ extern "C" {
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -66,6 +69,8 @@ extern "C" {
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/syscache.h"
+#include "utils/catcache.h"
+#include "utils/snapmgr.h"
 #include "utils/typcache.h"
 }
 
@@ -292,6 +297,19 @@ void run_projection_code(const Projection &p, const Target &target, SPITupleTabl
     Oid saved_user;
     int saved_context;
     GetUserIdAndSecContext(&saved_user, &saved_context);
+    if (target.rebuild) {
+        /*
+         * The copy's schema was created by another session moments ago, and
+         * this process renamed a schema of that very name away at the last
+         * switch: its name lookups could still answer from a catalog
+         * snapshot and cache entries older than the new schema (seen: "relation
+         * does not exist" at a second rebuild's first batch).  Look names up
+         * afresh.
+         */
+        InvalidateCatalogSnapshot();
+        CatalogCacheFlushCatalog(NamespaceRelationId);
+        CatalogCacheFlushCatalog(RelationRelationId);
+    }
     SetUserIdAndSecContext(p.owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
     const int guc_level = NewGUCNestLevel();
     (void)set_config_option("search_path", psprintf("%s, pg_catalog, pg_temp", quote_identifier(target.schema)),
@@ -331,7 +349,8 @@ void run_projection_code(const Projection &p, const Target &target, SPITupleTabl
         break;
     }
 
-    AtEOXact_GUC(true, guc_level);
+    /* false: whatever the code SET (plain SET included) goes back with the search_path. */
+    AtEOXact_GUC(false, guc_level);
     SetUserIdAndSecContext(saved_user, saved_context);
 }
 
@@ -539,6 +558,8 @@ void publish_progress(const Projection &p, int64 position, int64 applied)
         }
     }
     LWLockRelease(worker_shared_state->lock);
+    if (applied > 0)
+        record_job_batch(applied);
     ConditionVariableBroadcast(&worker_shared_state->projection_advanced);
 }
 

@@ -12,12 +12,16 @@
  */
 #include "pg/pg_includes.h"
 
+#include <cstring>
+
 #include "pg/commit_doorbell.h"
+#include "pg/gucs.h"
 #include "pg/kept_plan.h"
 #include "shared_state.h"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -74,6 +78,13 @@ Datum eventstore_wait_for_projection(PG_FUNCTION_ARGS)
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("the pg_eventstore worker is not running"),
                         errhint("Add pg_eventstore to shared_preload_libraries and restart the server.")));
+    /* The worker serves one database; elsewhere nothing would ever move. */
+    const char *database = get_database_name(MyDatabaseId);
+    if (database == nullptr || strcmp(database, eventstore::pg::guc_database) != 0)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the pg_eventstore worker serves database \"%s\", not \"%s\"",
+                               eventstore::pg::guc_database, database ? database : "?"),
+                        errhint("Set pg_eventstore.database to the database that holds the event store.")));
     if (stored_position(name) < 0)
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("projection \"%s\" does not exist", name_text)));
     if (target > sequenced_position() && eventstore::pg::this_transaction_appended())
