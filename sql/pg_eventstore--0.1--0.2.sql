@@ -458,6 +458,18 @@ BEGIN
         FROM pg_class c WHERE c.relnamespace = registration.schema_name::regnamespace
           AND c.relkind NOT IN ('r', 'p', 'i', 'I', 'S', 't')
         UNION ALL
+        SELECT format('type %I.%I', registration.schema_name, ty.typname) FROM pg_type ty
+        WHERE ty.typnamespace = registration.schema_name::regnamespace AND ty.typtype IN ('e', 'd', 'c', 'r', 'm')
+          AND (ty.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = ty.typrelid) = 'c')
+        UNION ALL
+        SELECT format('row-level security on %I.%I', registration.schema_name, c.relname) FROM pg_class c
+        WHERE c.relnamespace = registration.schema_name::regnamespace AND c.relkind IN ('r', 'p')
+          AND (c.relrowsecurity OR EXISTS (SELECT FROM pg_policy pol WHERE pol.polrelid = c.oid))
+        UNION ALL
+        SELECT format('trigger %I on %I.%I', tg.tgname, registration.schema_name, c.relname)
+        FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
+        WHERE c.relnamespace = registration.schema_name::regnamespace AND NOT tg.tgisinternal
+        UNION ALL
         SELECT format('default %s of %I.%I (a sequence default; use an identity column)',
                       pg_get_expr(d.adbin, d.adrelid), registration.schema_name, c.relname)
         FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
@@ -467,8 +479,9 @@ BEGIN
         RAISE EXCEPTION 'schema "%" of projection "%" holds % that a rebuild cannot copy', registration.schema_name,
             name, t.what
             USING ERRCODE = '55000',
-                  HINT = 'A rebuild replaces the whole schema and copies its tables only: keep handler functions, '
-                         'views and other objects in another schema.';
+                  HINT = 'A rebuild replaces the whole schema and copies its tables, their indexes, constraints, '
+                         'owners and grants only: keep functions, views, types and other objects in another '
+                         'schema, and do without triggers and row-level security on projection tables.';
     END IF;
     EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', copy_schema, live_owner);
     FOR g IN SELECT a.privilege_type, a.grantee FROM pg_namespace n, aclexplode(n.nspacl) a

@@ -138,6 +138,20 @@ CREATE VIEW by_event.rich AS SELECT * FROM by_event.balances WHERE balance > 100
 RESET ROLE;
 SELECT test_error($$SELECT eventstore.rebuild_projection('by_event')$$);
 SELECT state, rebuild_position FROM eventstore.projection_status WHERE name = 'by_event';
+-- So can a schema with a type or row-level security (the copy would silently lose them).
+SET ROLE projections_admin;
+DROP VIEW by_event.rich;
+CREATE TYPE by_event.mood AS ENUM ('calm', 'busy');
+RESET ROLE;
+SELECT test_error($$SELECT eventstore.rebuild_projection('by_event')$$);
+SET ROLE projections_admin;
+DROP TYPE by_event.mood;
+ALTER TABLE by_event.balances ENABLE ROW LEVEL SECURITY;
+RESET ROLE;
+SELECT test_error($$SELECT eventstore.rebuild_projection('by_event')$$);
+SET ROLE projections_admin;
+ALTER TABLE by_event.balances DISABLE ROW LEVEL SECURITY;
+RESET ROLE;
 
 -- wait_for_projection: bad input, and the caller's own uncommitted events.
 SELECT test_error($$SELECT eventstore.wait_for_projection('nope', 1)$$);
