@@ -9,8 +9,8 @@
  */
 #include "pg/pg_includes.h"
 
-#include "pg/gucs.h"
 #include "shared_state.h"
+#include "waiting.h"
 
 #include <cstring>
 
@@ -22,8 +22,16 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
-using eventstore::worker::sequenced_position;
-using eventstore::worker::worker_shared_state;
+using namespace eventstore::worker;
+
+namespace {
+
+bool position_reached(void *target)
+{
+    return sequenced_position() >= *static_cast<int64 *>(target);
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -33,45 +41,9 @@ Datum eventstore_wait_for_position(PG_FUNCTION_ARGS)
 {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("position and timeout must not be NULL")));
-    const int64 target = PG_GETARG_INT64(0);
-    Interval *timeout = PG_GETARG_INTERVAL_P(1);
-    if (target < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("position must be 0 or more, got %lld", (long long)target)));
-    if (timeout->month != 0 || timeout->day != 0 || timeout->time < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("timeout must be a non-negative interval of hours, minutes or seconds, got %s",
-                               DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(timeout))))));
-    if (worker_shared_state == nullptr)
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("the pg_eventstore worker is not running"),
-                        errhint("Add pg_eventstore to shared_preload_libraries and restart the server.")));
-    /* The worker sequences one database; its position says nothing about this one's log. */
-    const char *database = get_database_name(MyDatabaseId);
-    if (database == nullptr || strcmp(database, eventstore::pg::guc_database) != 0)
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("the pg_eventstore worker sequences database \"%s\", not \"%s\"",
-                               eventstore::pg::guc_database, database ? database : "?"),
-                        errhint("Set pg_eventstore.database to the database that holds the event store.")));
-
-    const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout->time / 1000);
-    bool reached = sequenced_position() >= target;
-    if (!reached) {
-        ConditionVariablePrepareToSleep(&worker_shared_state->position_advanced);
-        for (;;) {
-            reached = sequenced_position() >= target;
-            if (reached)
-                break;
-            const long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-            if (remaining_ms <= 0)
-                break;
-            /* Wakes on broadcast, on timeout, or every 100 ms as a safety net. */
-            ConditionVariableTimedSleep(&worker_shared_state->position_advanced, Min(remaining_ms, 100L),
-                                        PG_WAIT_EXTENSION);
-        }
-        ConditionVariableCancelSleep();
-    }
-    PG_RETURN_BOOL(reached);
+    int64 target = PG_GETARG_INT64(0);
+    const TimestampTz deadline = start_wait(target, PG_GETARG_INTERVAL_P(1));
+    PG_RETURN_BOOL(wait_until(&worker_shared_state->position_advanced, deadline, position_reached, &target));
 }
 
 }  // extern "C"

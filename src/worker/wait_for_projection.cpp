@@ -12,16 +12,13 @@
  */
 #include "pg/pg_includes.h"
 
-#include <cstring>
-
 #include "pg/commit_doorbell.h"
-#include "pg/gucs.h"
 #include "pg/kept_plan.h"
 #include "shared_state.h"
+#include "waiting.h"
 
 extern "C" {
 #include "catalog/pg_type.h"
-#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -52,6 +49,17 @@ int64 stored_position(text *name)
     return position;
 }
 
+struct ProjectionWait {
+    text *name;
+    int64 target;
+};
+
+bool projection_reached(void *argument)
+{
+    const ProjectionWait *wait = static_cast<const ProjectionWait *>(argument);
+    return stored_position(wait->name) >= wait->target;
+}
+
 }  // namespace
 
 extern "C" {
@@ -66,25 +74,7 @@ Datum eventstore_wait_for_projection(PG_FUNCTION_ARGS)
     text *name = PG_GETARG_TEXT_PP(0);
     const char *name_text = text_to_cstring(name);
     const int64 target = PG_GETARG_INT64(1);
-    Interval *timeout = PG_GETARG_INTERVAL_P(2);
-    if (target < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("position must be 0 or more, got %lld", (long long)target)));
-    if (timeout->month != 0 || timeout->day != 0 || timeout->time < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("timeout must be a non-negative interval of hours, minutes or seconds, got %s",
-                               DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(timeout))))));
-    if (worker_shared_state == nullptr)
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("the pg_eventstore worker is not running"),
-                        errhint("Add pg_eventstore to shared_preload_libraries and restart the server.")));
-    /* The worker serves one database; elsewhere nothing would ever move. */
-    const char *database = get_database_name(MyDatabaseId);
-    if (database == nullptr || strcmp(database, eventstore::pg::guc_database) != 0)
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("the pg_eventstore worker serves database \"%s\", not \"%s\"",
-                               eventstore::pg::guc_database, database ? database : "?"),
-                        errhint("Set pg_eventstore.database to the database that holds the event store.")));
+    const TimestampTz deadline = start_wait(target, PG_GETARG_INTERVAL_P(2));
     if (stored_position(name) < 0)
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("projection \"%s\" does not exist", name_text)));
     if (target > sequenced_position() && eventstore::pg::this_transaction_appended())
@@ -94,21 +84,8 @@ Datum eventstore_wait_for_projection(PG_FUNCTION_ARGS)
                                (long long)target),
                         errhint("Commit first, then wait: a projection only sees committed events.")));
 
-    const TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout->time / 1000);
-    bool reached = false;
-    ConditionVariablePrepareToSleep(&worker_shared_state->projection_advanced);
-    for (;;) {
-        reached = stored_position(name) >= target;
-        if (reached)
-            break;
-        const long remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-        if (remaining_ms <= 0)
-            break;
-        /* Wakes on the projector's broadcast, on timeout, or every 100 ms as a safety net. */
-        ConditionVariableTimedSleep(&worker_shared_state->projection_advanced, Min(remaining_ms, 100L),
-                                    PG_WAIT_EXTENSION);
-    }
-    ConditionVariableCancelSleep();
+    ProjectionWait wait = {name, target};
+    const bool reached = wait_until(&worker_shared_state->projection_advanced, deadline, projection_reached, &wait);
     PG_RETURN_BOOL(reached);
 }
 
