@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -410,3 +411,37 @@ class Bench:
         tmp = self.out_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(document, indent=2))
         shutil.move(str(tmp), str(self.out_path))
+
+
+class PositionSampler(threading.Thread):
+    """Samples (server clock, a position) every `every` seconds on its own
+    connection, for commit-to-X latencies: an event counts as reached at
+    the first sample whose position covers it (at most `every` late)."""
+
+    def __init__(self, query, every=0.005):
+        super().__init__(daemon=True)
+        self.query = query  # returns one bigint: the position
+        self.every = every
+        self.samples = []
+        self.halt = threading.Event()
+
+    def run(self):
+        connection = psycopg2.connect("")
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            while not self.halt.is_set():
+                cursor.execute(f"SELECT extract(epoch FROM clock_timestamp()), ({self.query})")
+                at, position = cursor.fetchone()
+                self.samples.append((float(at), position or 0))
+                time.sleep(self.every)
+        connection.close()
+
+    def reached_at(self, positions):
+        """position -> first sampled time at which it was covered."""
+        result, index = {}, 0
+        for position in sorted(positions):
+            while index < len(self.samples) and self.samples[index][1] < position:
+                index += 1
+            if index < len(self.samples):
+                result[position] = self.samples[index][0]
+        return result

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import psycopg2
 
-from benchlib import SECONDS, percentiles
+from benchlib import SECONDS, PositionSampler, percentiles
 
 TITLE = "Kafka publisher: drain rate vs append_batch rate, commit-to-Kafka latency at 5,000 events/s"
 ORDER = 60
@@ -86,37 +86,6 @@ def wait_until_published(bench, timeout=300):
             raise RuntimeError(f"the publisher did not catch up within {timeout} s "
                                f"(published {published} of {sequenced})")
         time.sleep(0.01)
-
-
-class PublishedSampler(threading.Thread):
-    """Samples (server clock, published position) every SAMPLE_EVERY seconds."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.samples = []
-        self.halt = threading.Event()
-
-    def run(self):
-        connection = psycopg2.connect("")
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            while not self.halt.is_set():
-                cursor.execute("SELECT extract(epoch FROM clock_timestamp()), "
-                               "coalesce((SELECT published_position FROM eventstore.publisher_state), 0)")
-                at, position = cursor.fetchone()
-                self.samples.append((float(at), position))
-                time.sleep(SAMPLE_EVERY)
-        connection.close()
-
-    def acknowledged_at(self, positions):
-        """position -> first sampled time at which it was published."""
-        result, index = {}, 0
-        for position in sorted(positions):
-            while index < len(self.samples) and self.samples[index][1] < position:
-                index += 1
-            if index < len(self.samples):
-                result[position] = self.samples[index][0]
-        return result
 
 
 class Consumer(threading.Thread):
@@ -197,7 +166,8 @@ def measure(bench, bootstrap):
                   rate=PACED_RATE // PACED_BATCH, defines={"batch": PACED_BATCH})
     wait_until_published(bench)
     bench.quiesce()
-    sampler = PublishedSampler()
+    sampler = PositionSampler("SELECT coalesce((SELECT published_position FROM eventstore.publisher_state), 0)",
+                              SAMPLE_EVERY)
     sampler.start()
     tag = f"{bench.scenario}_paced"
     paced = bench.pgbench("append_batch.sql", PACED_CLIENTS, tag=tag, rate=PACED_RATE // PACED_BATCH,
@@ -212,7 +182,7 @@ def measure(bench, bootstrap):
                      "       extract(epoch FROM pg_xact_commit_timestamp(p.xmin)) "
                      "FROM eventstore.events e JOIN eventstore.log_positions p USING (stream_id, stream_version) "
                      "WHERE starts_with(e.stream_id, %s)", (tag + "-",))
-    acknowledged = sampler.acknowledged_at([position for _, position, _, _ in rows])
+    acknowledged = sampler.reached_at([position for _, position, _, _ in rows])
     ack_latencies = [(acknowledged[position] - float(committed)) * 1000
                      for _, position, committed, _ in rows if position in acknowledged]
     ack = percentiles(ack_latencies)
