@@ -5,6 +5,7 @@
 
 #include "core/backoff.h"
 #include "job_slot.h"
+#include "job_transaction.h"
 #include "pg/gucs.h"
 #include "shared_state.h"
 
@@ -100,17 +101,11 @@ bool run_round_guarded(const JobSteps &steps, JobRound *round, MemoryContext loo
     }
     PG_CATCH();
     {
-        HOLD_INTERRUPTS();
-        MemoryContextSwitchTo(loop_context);
-        ErrorData *error = CopyErrorData();
-        EmitErrorReport();
-        AbortCurrentTransaction();
-        FlushErrorState();
+        ErrorData *error = recover_from_error(loop_context, true);
         record_job_error(error->message);
         if (steps.after_error != nullptr)
             steps.after_error(error->message);
         FreeErrorData(error);
-        RESUME_INTERRUPTS();
         ok = false;
     }
     PG_END_TRY();

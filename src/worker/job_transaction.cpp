@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "executor/spi.h"
 #include "pgstat.h"
 #include "utils/snapmgr.h"
@@ -30,6 +31,19 @@ void commit_job_transaction()
     PopActiveSnapshot();
     CommitTransactionCommand();
     pgstat_report_activity(STATE_IDLE, nullptr);
+}
+
+ErrorData *recover_from_error(MemoryContext caller, bool report)
+{
+    HOLD_INTERRUPTS();
+    MemoryContextSwitchTo(caller);
+    ErrorData *error = CopyErrorData();
+    if (report)
+        EmitErrorReport();
+    AbortCurrentTransaction();
+    FlushErrorState();
+    RESUME_INTERRUPTS();
+    return error;
 }
 
 }  // namespace eventstore::worker

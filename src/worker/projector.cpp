@@ -420,16 +420,10 @@ bool apply_range(const Projection &p, const Target &target, int64 from, int64 to
     }
     PG_CATCH();
     {
-        HOLD_INTERRUPTS();
-        MemoryContextSwitchTo(caller);
-        ErrorData *error = CopyErrorData();
-        EmitErrorReport();
-        AbortCurrentTransaction();
-        FlushErrorState();
+        ErrorData *error = recover_from_error(caller, true);
         strlcpy(failure->sqlstate, unpack_sql_state(error->sqlerrcode), sizeof failure->sqlstate);
         failure->message = pstrdup(error->message);
         FreeErrorData(error);
-        RESUME_INTERRUPTS();
         ok = false;
     }
     PG_END_TRY();
@@ -638,15 +632,10 @@ void swap_rebuilt_schema(const Projection &p, TransactionId horizon)
     }
     PG_CATCH();
     {
-        HOLD_INTERRUPTS();
-        MemoryContextSwitchTo(caller);
-        ErrorData *error = CopyErrorData();
-        AbortCurrentTransaction();
-        FlushErrorState();
+        ErrorData *error = recover_from_error(caller, false);
         ereport(LOG, (errmsg("pg_eventstore projector: switching rebuilt projection \"%s\" postponed: %s", p.name,
                              error->message)));
         FreeErrorData(error);
-        RESUME_INTERRUPTS();
     }
     PG_END_TRY();
 }
