@@ -248,15 +248,20 @@ def measure(bench, bootstrap):
     under_load = bench.pgbench("append_batch.sql", BATCH_CLIENTS, defines={"batch": BATCH},
                                sample=lambda: status(bench)[1] - status(bench)[0])
     end_published = status(bench)[0]
+    # Both counted over the same wall-clock interval (pgbench's tps leaves
+    # out its connection setup, which made the publisher look 3% slower).
     published_rate = (end_published - start_published) / under_load.duration
-    appended_rate = under_load.tps * BATCH
+    appended_rate = under_load.transactions * BATCH / under_load.duration
     pending = [value for _, value in under_load.samples]
+    # Keeping up = the backlog stays within what is in flight and being read
+    # (it cannot exceed the append rate over the same interval).
+    growing = len(pending) > 4 and min(pending[-3:]) > max(pending[:len(pending) // 2])
     bench.record({
         "case": f"publishing during max append_batch({BATCH}) x {BATCH_CLIENTS} load (shared cores)",
         "unit": "events/s", "clients": BATCH_CLIENTS,
         "ours": published_rate, "baseline": appended_rate, "ratio": published_rate / appended_rate,
         "ours_label": "published", "baseline_label": "appended",
-        "target": "report only", "met": None, "duration": f"{SECONDS} s",
+        "target": "backlog does not grow", "met": not growing, "duration": f"{SECONDS} s",
         "note": f"pending events sampled: max {max(pending, default=0):,}, "
                 f"last {pending[-1] if pending else 0:,}",
     })
