@@ -17,6 +17,8 @@
  */
 #include "snapshotter.h"
 
+#include <cstring>
+
 #include "job_transaction.h"
 #include "pg/kept_plan.h"
 
@@ -25,7 +27,9 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 }
@@ -46,21 +50,38 @@ KeptPlan aggregates_statement = {
     0,
     {}};
 
-/* Due streams with their newest snapshot for this identity (version 0 and the initial state when none). */
+/*
+ * Due streams with their newest snapshot for this identity (version 0 and
+ * the initial state when none).  Candidates: every stream of the category
+ * when $6 is NULL (a full sweep), otherwise only the streams with events
+ * sequenced after position $6 (read from the log_positions primary key), so
+ * a round under a steady load looks at the streams that moved, not at every
+ * stream of the category.
+ */
 KeptPlan due_streams_statement = {
+    "WITH candidates AS ("
+    "  SELECT s.stream_id FROM eventstore.streams s WHERE $6::bigint IS NULL AND s.category = $1 "
+    "  UNION "
+    "  SELECT p.stream_id FROM eventstore.log_positions p "
+    "  WHERE $6::bigint IS NOT NULL AND p.global_position > $6 AND p.category = $1) "
     "SELECT s.stream_id, sv.version, coalesce(b.version, 0), coalesce(b.state, $4), "
     "       coalesce(b.max_event_time, '-infinity'), coalesce(b.known_at, '-infinity') "
-    "FROM eventstore.streams s "
+    "FROM candidates c JOIN eventstore.streams s ON s.stream_id = c.stream_id "
     "LEFT JOIN LATERAL (SELECT x.version, x.state, x.max_event_time, x.known_at FROM eventstore.snapshots x "
     "                   WHERE x.stream_id = s.stream_id AND x.fold_identity = $2 "
     "                   ORDER BY x.version DESC LIMIT 1) b ON true "
     "CROSS JOIN LATERAL (SELECT pg_catalog.max(p.stream_version) AS version FROM eventstore.log_positions p "
     "                    WHERE p.stream_id = s.stream_id) sv "
-    "WHERE s.category = $1 AND s.version >= coalesce(b.version, 0) + $3 "
+    "WHERE s.version >= coalesce(b.version, 0) + $3 "
     "  AND sv.version >= coalesce(b.version, 0) + $3 "
     "LIMIT $5",
-    5,
-    {TEXTOID, TEXTOID, INT4OID, JSONBOID, INT4OID}};
+    6,
+    {TEXTOID, TEXTOID, INT4OID, JSONBOID, INT4OID, INT8OID},
+    CURSOR_OPT_CUSTOM_PLAN};
+
+/* The end of the log, read at the start of a pass. */
+KeptPlan log_head_statement = {
+    "SELECT coalesce(pg_catalog.max(global_position), 0) FROM eventstore.log_positions", 0, {}};
 
 /* Run as the aggregate's owner: the fold of versions ($4, $5] from state $2. */
 KeptPlan fold_run_statement = {
@@ -83,6 +104,20 @@ KeptPlan insert_snapshot_statement = {
 
 KeptPlan forget_old_identities_statement = {
     "DELETE FROM eventstore.snapshots WHERE stream_id = $1 AND fold_identity <> $2", 2, {TEXTOID, TEXTOID}};
+
+/*
+ * How far the snapshots are known to be complete.  After a pass that found
+ * fewer due streams than it may take, every stream due at `swept_position`
+ * has its snapshots; the next passes look only at streams with later
+ * events.  Any change to the set of aggregates or their fold identities
+ * (a new aggregate, a changed fold) starts a full sweep again.  Plain data
+ * in the process, so a restarted projector begins with a full sweep.
+ */
+struct SnapshotSweep {
+    int64 swept_position = -1; /* -1: a full sweep is needed */
+    char *identities = nullptr; /* the aggregates and identities the sweep was made for */
+};
+SnapshotSweep sweep;
 
 /* One aggregate, as read at the start of the round.  Plain data. */
 struct Aggregate {
@@ -156,17 +191,34 @@ bool take_due_snapshots()
         a.owner = DatumGetObjectId(SPI_getbinval(row, desc, 5, &isnull));
         a.identity = SPI_datumTransfer(SPI_getbinval(row, desc, 6, &isnull), false, -1);
     }
+    /* What the aggregates are now: a change from the last sweep's starts a full one. */
+    StringInfoData identities;
+    initStringInfo(&identities);
+    for (int i = 0; i < count; i++)
+        appendStringInfo(&identities, "%s/%s;", TextDatumGetCString(aggregates[i].category),
+                         TextDatumGetCString(aggregates[i].identity));
+    if (sweep.identities == nullptr || strcmp(sweep.identities, identities.data) != 0) {
+        if (sweep.identities != nullptr)
+            pfree(sweep.identities);
+        sweep.identities = MemoryContextStrdup(TopMemoryContext, identities.data);
+        sweep.swept_position = -1;
+    }
+    run_kept_plan(log_head_statement, nullptr, nullptr, false, 0, SPI_OK_SELECT);
+    bool head_null;
+    const int64 pass_head = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &head_null));
+
     /*
      * All in the transaction opened above (a few dozen streams at most): a
-     * failing fold fails the round, which the job loop reports and retries
+     * failing fold fails the pass, which the projector reports and retries
      * with backoff, and nothing of it is kept.
      */
     int streams = 0;
     for (int i = 0; i < count && streams < kStreamsPerRound; i++) {
         const Aggregate &a = aggregates[i];
-        Datum due_args[5] = {a.category, a.identity, Int32GetDatum(a.every), a.initial_state,
-                             Int32GetDatum(kStreamsPerRound - streams)};
-        run_kept_plan(due_streams_statement, due_args, nullptr, false, 0, SPI_OK_SELECT);
+        Datum due_args[6] = {a.category, a.identity, Int32GetDatum(a.every), a.initial_state,
+                             Int32GetDatum(kStreamsPerRound - streams), Int64GetDatum(sweep.swept_position)};
+        const char due_nulls[6] = {' ', ' ', ' ', ' ', ' ', sweep.swept_position < 0 ? 'n' : ' '};
+        run_kept_plan(due_streams_statement, due_args, due_nulls, false, 0, SPI_OK_SELECT);
         SPITupleTable *due = SPI_tuptable;
         const uint64 due_count = SPI_processed;
         for (uint64 d = 0; d < due_count; d++)
@@ -175,6 +227,9 @@ bool take_due_snapshots()
     }
     more = streams >= kStreamsPerRound;
     commit_job_transaction();
+    /* Everything due as of pass_head is done: later passes look at later events only. */
+    if (!more)
+        sweep.swept_position = pass_head;
     return more;
 }
 
