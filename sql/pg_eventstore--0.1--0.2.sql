@@ -952,3 +952,703 @@ GRANT INSERT ON eventstore.upcasters TO eventstore_admin;
 GRANT EXECUTE ON FUNCTION eventstore.upcast(eventstore.event_record) TO eventstore_reader;
 GRANT EXECUTE ON FUNCTION eventstore.register_upcaster(text, integer, regprocedure),
     eventstore.drop_upcaster(text, integer) TO eventstore_admin;
+
+-- ---------------------------------------------------------------------------
+-- Accounting periods (docs/periods.md)
+-- ---------------------------------------------------------------------------
+-- A category's policy cuts event time into periods (day, week, month,
+-- quarter, year in a time zone).  A period is open, then soft-closed at
+-- period_end + soft_close_after, then closed at period_end + max_delay (the
+-- worker's period clock), or closed early / reopened by an admin.  The
+-- append path decides in the append transaction whether an event is late:
+-- see src/pg/period_guard.cpp.
+CREATE TABLE eventstore.period_policies (
+    category         text PRIMARY KEY,
+    period           text NOT NULL CHECK (period IN ('day', 'week', 'month', 'quarter', 'year')),
+    time_zone        text NOT NULL,
+    soft_close_after interval NOT NULL,
+    max_delay        interval NOT NULL,
+    amount_path      text[],              -- where the amount is in an event's data; NULL: counts only
+    -- Every period that ends at or before closed_through is closed unless its
+    -- row in period_states says otherwise.  Set when the policy is made (the
+    -- periods already past max_delay then), moved on by the period clock.
+    closed_through   timestamptz NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per period whose state something changed: the clock (soft close,
+-- close) or an admin (early close, reopen).  Periods without a row are open,
+-- or closed when they end at or before their policy's closed_through.
+CREATE TABLE eventstore.period_states (
+    category       text NOT NULL REFERENCES eventstore.period_policies ON DELETE CASCADE,
+    period_start   timestamptz NOT NULL,
+    period_end     timestamptz NOT NULL,
+    state          text NOT NULL CHECK (state IN ('open', 'soft_closed', 'closed')),
+    set_by_clock   boolean NOT NULL,      -- false once an admin closed or reopened it: the clock leaves it alone
+    soft_closed_at timestamptz,
+    closed_at      timestamptz,
+    reopened_at    timestamptz,
+    close_event_id uuid,                  -- the PeriodClosed event of the latest close
+    close_position bigint,                -- that event's global position: filled in by the books
+    close_hash     bytea,                 -- the ledger hash at close_position
+    closed_events  bigint,                -- what the period counted at close_position
+    closed_amount  numeric,
+    PRIMARY KEY (category, period_start)
+);
+
+-- Events that arrived for a soft-closed period (accepted, counted there, for
+-- review) or a closed one (pending: stored, not counted in the closed period,
+-- waiting for a resolution).  Written by the append transaction itself.
+CREATE TABLE eventstore.late_events (
+    id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id            uuid NOT NULL UNIQUE,
+    stream_id           text NOT NULL,
+    stream_version      bigint NOT NULL,
+    category            text NOT NULL,
+    event_time          timestamptz NOT NULL,
+    period_start        timestamptz NOT NULL,
+    period_end          timestamptz NOT NULL,
+    arrived_in          text NOT NULL CHECK (arrived_in IN ('soft_closed', 'closed')),
+    status              text NOT NULL CHECK (status IN ('accepted', 'pending', 'resolved')),
+    action              text CHECK (action IN ('post_to_open_period', 'reopen', 'reject')),
+    note                text,
+    resolved_by         name,
+    resolved_at         timestamptz,
+    correction_version  bigint,           -- version of the CorrectionApplied in stream_id
+    resolution_event_id uuid UNIQUE,      -- the event that records the resolution
+    amount              numeric,          -- the event's amount, as the books counted it
+    recorded_at         timestamptz NOT NULL DEFAULT now(),
+    CHECK ((status = 'resolved') = (action IS NOT NULL))
+);
+CREATE INDEX late_events_period_idx ON eventstore.late_events (category, period_start);
+
+-- The books: per period, every event by its event time (real time, late
+-- ones included, rejected ones and corrections not) and what the period
+-- counts (late events for a closed period only once resolved into it,
+-- corrections posted to it).  A read model the worker keeps from the
+-- sequenced log, in global order, exactly once (counted_through).
+CREATE TABLE eventstore.period_books (
+    category        text NOT NULL,
+    period_start    timestamptz NOT NULL,
+    events          bigint NOT NULL DEFAULT 0,
+    amount          numeric NOT NULL DEFAULT 0,   -- 0 when the policy has no amount_path
+    counted_events  bigint NOT NULL DEFAULT 0,
+    counted_amount  numeric NOT NULL DEFAULT 0,
+    PRIMARY KEY (category, period_start)
+);
+CREATE TABLE eventstore.period_books_state (
+    singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    counted_through bigint NOT NULL DEFAULT 0
+);
+INSERT INTO eventstore.period_books_state DEFAULT VALUES;
+
+-- Policies, states and late events are records; the books are derived and
+-- counted again after a restore (counted_through is not dumped).
+SELECT pg_catalog.pg_extension_config_dump('eventstore.period_policies', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.period_states', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.late_events', '');
+
+-- The period that holds t, and where a period that starts at `start` ends.
+CREATE FUNCTION eventstore.period_start_of(period text, time_zone text, t timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT date_trunc(period, t, time_zone) $$;
+
+CREATE FUNCTION eventstore.period_end_of(period text, time_zone text, start timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (timezone(time_zone, start)
+            + CASE period WHEN 'quarter' THEN interval '3 months' ELSE ('1 ' || period)::interval END)
+           AT TIME ZONE time_zone
+$$;
+
+-- Takes the category's period lock in ACCESS EXCLUSIVE mode for the rest of
+-- the transaction (appends to the category hold it in ACCESS SHARE mode, so
+-- this waits for appends in flight and holds new ones back), and tells every
+-- append path to reload its cached periods once this transaction commits.
+CREATE FUNCTION eventstore.lock_period_rules(category text) RETURNS void
+LANGUAGE c STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_lock_period_rules';
+
+-- Appends one record of the period audit trail to the stream
+-- '$period-<category>', which no application can append to.
+CREATE FUNCTION eventstore.append_period_record(category text, event_type text, data jsonb) RETURNS bigint
+LANGUAGE c STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'eventstore_append_period_record';
+
+-- The amount an event carries at path; NULL without a path, 0 when it is not a number.
+CREATE FUNCTION eventstore.amount_at(data jsonb, path text[]) RETURNS numeric
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN path IS NULL THEN NULL
+                WHEN jsonb_typeof(data #> path) = 'number' THEN (data #>> path)::numeric
+                ELSE 0 END
+$$;
+
+-- The state of the period that holds t, by the same rule the append path
+-- applies: its row, else closed when it ended by closed_through, else open.
+CREATE FUNCTION eventstore.period_state_at(category text, t timestamptz)
+RETURNS TABLE(period_start timestamptz, period_end timestamptz, state text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT b.start, eventstore.period_end_of(p.period, p.time_zone, b.start),
+           coalesce(s.state, CASE WHEN eventstore.period_end_of(p.period, p.time_zone, b.start) <= p.closed_through
+                                  THEN 'closed' ELSE 'open' END)
+    FROM eventstore.period_policies p
+    CROSS JOIN LATERAL (SELECT eventstore.period_start_of(p.period, p.time_zone, t) AS start) b
+    LEFT JOIN eventstore.period_states s ON s.category = p.category AND s.period_start = b.start
+    WHERE p.category = period_state_at.category
+$$;
+
+-- Moves one period to a new state: the row, and the audit record in the
+-- category's '$period-' stream (who, when, why), in one transaction under
+-- the category's period lock.
+CREATE FUNCTION eventstore.move_period(category text, period_start timestamptz, new_state text,
+                                       reason text, by_clock boolean, clock_now timestamptz)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    policy eventstore.period_policies;
+    old_state text;
+    period_end timestamptz;
+    record_type text := CASE new_state WHEN 'soft_closed' THEN 'PeriodSoftClosed'
+                                       WHEN 'closed' THEN 'PeriodClosed' ELSE 'PeriodReopened' END;
+    record_id uuid := gen_random_uuid();
+BEGIN
+    PERFORM eventstore.lock_period_rules(category);
+    SELECT * INTO policy FROM eventstore.period_policies p WHERE p.category = move_period.category;
+    SELECT s.state, s.period_end INTO old_state, period_end
+    FROM eventstore.period_state_at(category, period_start) s;
+    INSERT INTO eventstore.period_states AS s (category, period_start, period_end, state, set_by_clock,
+                                               soft_closed_at, closed_at, reopened_at, close_event_id)
+    VALUES (category, period_start, period_end, new_state, by_clock,
+            CASE WHEN new_state = 'soft_closed' THEN clock_now END,
+            CASE WHEN new_state = 'closed' THEN clock_now END,
+            CASE WHEN new_state = 'open' THEN clock_now END,
+            CASE WHEN new_state = 'closed' THEN record_id END)
+    ON CONFLICT ON CONSTRAINT period_states_pkey DO UPDATE SET
+        state = excluded.state,
+        set_by_clock = excluded.set_by_clock,
+        soft_closed_at = coalesce(excluded.soft_closed_at, s.soft_closed_at),
+        closed_at = CASE WHEN excluded.state = 'open' THEN s.closed_at ELSE coalesce(excluded.closed_at, s.closed_at) END,
+        reopened_at = coalesce(excluded.reopened_at, s.reopened_at),
+        close_event_id = CASE WHEN excluded.state = 'closed' THEN excluded.close_event_id ELSE s.close_event_id END,
+        close_position = CASE WHEN excluded.state = 'closed' THEN NULL ELSE s.close_position END,
+        close_hash = CASE WHEN excluded.state = 'closed' THEN NULL ELSE s.close_hash END,
+        closed_events = CASE WHEN excluded.state = 'closed' THEN NULL ELSE s.closed_events END,
+        closed_amount = CASE WHEN excluded.state = 'closed' THEN NULL ELSE s.closed_amount END;
+    PERFORM eventstore.append_period_record(category, record_type, jsonb_build_object(
+        'record_id', record_id, 'category', category, 'period_start', period_start, 'period_end', period_end,
+        'from_state', old_state, 'to_state', new_state, 'reason', reason,
+        'by', CASE WHEN by_clock THEN 'period clock' ELSE session_user::text END, 'at', clock_now));
+END
+$$;
+
+-- The period clock: soft-closes and closes the periods that are due at
+-- clock_now (the worker passes the time; tests may pass any time) and moves
+-- each policy's closed_through past the periods that are settled.  Periods
+-- an admin closed or reopened are left alone.  Returns the moves made.
+CREATE FUNCTION eventstore.run_period_clock(clock_now timestamptz DEFAULT now(), only_category text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    policy eventstore.period_policies;
+    start timestamptz;
+    finish timestamptz;
+    row_state text;
+    row_by_clock boolean;
+    settled boolean;
+    horizon timestamptz;
+    moves integer := 0;
+    steps integer;
+BEGIN
+    IF clock_now IS NULL THEN
+        RAISE EXCEPTION 'clock_now must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    FOR policy IN SELECT * FROM eventstore.period_policies p
+                  WHERE only_category IS NULL OR p.category = only_category ORDER BY p.category LOOP
+        start := policy.closed_through;
+        horizon := policy.closed_through;
+        settled := true;
+        steps := 0;
+        LOOP
+            finish := eventstore.period_end_of(policy.period, policy.time_zone, start);
+            -- At most 1000 periods per call: a long outage with daily periods catches up over a few rounds.
+            EXIT WHEN finish + policy.soft_close_after > clock_now OR steps >= 1000;
+            steps := steps + 1;
+            SELECT s.state, s.set_by_clock INTO row_state, row_by_clock
+            FROM eventstore.period_states s WHERE s.category = policy.category AND s.period_start = start;
+            IF NOT FOUND OR (row_by_clock AND row_state = 'soft_closed') THEN
+                IF finish + policy.max_delay <= clock_now THEN
+                    PERFORM eventstore.move_period(policy.category, start, 'closed', 'max_delay passed', true, clock_now);
+                    moves := moves + 1;
+                    row_state := 'closed';
+                ELSIF NOT FOUND OR row_state IS NULL THEN
+                    PERFORM eventstore.move_period(policy.category, start, 'soft_closed', 'soft_close_after passed',
+                                                   true, clock_now);
+                    moves := moves + 1;
+                    row_state := 'soft_closed';
+                    row_by_clock := true;
+                END IF;
+            END IF;
+            settled := settled AND (row_state = 'closed' OR NOT row_by_clock);
+            IF settled THEN
+                horizon := finish;
+            END IF;
+            row_state := NULL;
+            row_by_clock := NULL;
+            start := finish;
+        END LOOP;
+        IF horizon <> policy.closed_through THEN
+            PERFORM eventstore.lock_period_rules(policy.category);
+            UPDATE eventstore.period_policies p SET closed_through = horizon WHERE p.category = policy.category;
+        END IF;
+    END LOOP;
+    RETURN moves;
+END
+$$;
+
+-- Counts the events of positions (after_position, through_position] into the
+-- books: each event of a category with a policy in the period of its event
+-- time, in real time; in what the period counts unless it arrived after its
+-- period closed; a correction counts in its own period but not in real time.
+-- Only one category when only_category is given (a new policy counts its
+-- past this way).
+CREATE FUNCTION eventstore.count_period_stretch(after_position bigint, through_position bigint,
+                                                only_category text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Upcast data, as applications read it: the amount is where they see it.
+    WITH stretch AS (
+        SELECT u.event_id, p.category, eventstore.period_start_of(p.period, p.time_zone, u.event_time) AS period_start,
+               CASE WHEN c.event_id IS NULL THEN eventstore.amount_at(u.data, p.amount_path)
+                    ELSE eventstore.amount_at(u.data -> 'original_data', p.amount_path) END AS amount,
+               l.arrived_in AS arrived_late_in, c.event_id IS NOT NULL AS correction
+        FROM eventstore.sequenced_events s
+        JOIN eventstore.period_policies p ON p.category = s.category
+        CROSS JOIN LATERAL eventstore.upcast(s.event) u
+        LEFT JOIN eventstore.late_events l ON l.event_id = u.event_id
+        LEFT JOIN eventstore.late_events c ON c.resolution_event_id = u.event_id AND c.action = 'post_to_open_period'
+        WHERE s.global_position > after_position AND s.global_position <= through_position
+          AND (only_category IS NULL OR s.category = only_category)
+    ),
+    -- Late events keep their amount, for their resolutions.
+    late_amounts AS (
+        UPDATE eventstore.late_events l SET amount = t.amount
+        FROM stretch t WHERE t.arrived_late_in IS NOT NULL AND l.event_id = t.event_id
+    )
+    INSERT INTO eventstore.period_books AS b (category, period_start, events, amount, counted_events, counted_amount)
+    SELECT t.category, t.period_start,
+           count(*) FILTER (WHERE NOT t.correction),
+           coalesce(sum(t.amount) FILTER (WHERE NOT t.correction), 0),
+           count(*) FILTER (WHERE t.arrived_late_in IS DISTINCT FROM 'closed'),
+           coalesce(sum(t.amount) FILTER (WHERE t.arrived_late_in IS DISTINCT FROM 'closed'), 0)
+    FROM stretch t
+    GROUP BY t.category, t.period_start
+    ON CONFLICT ON CONSTRAINT period_books_pkey DO UPDATE SET
+        events = b.events + excluded.events,
+        amount = b.amount + excluded.amount,
+        counted_events = b.counted_events + excluded.counted_events,
+        counted_amount = b.counted_amount + excluded.counted_amount;
+END
+$$;
+
+-- Applies one record of a '$period-' stream to the books: a close freezes
+-- what its period counts at exactly the close's position; a late event
+-- accepted into its reopened period starts counting there.
+CREATE FUNCTION eventstore.apply_period_record(at_position bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e eventstore.event_record;
+    ledger bytea;
+BEGIN
+    SELECT (s.event).* INTO e FROM eventstore.sequenced_events s WHERE s.global_position = at_position;
+    IF e.event_type = 'PeriodClosed' THEN
+        SELECT lp.ledger_hash INTO ledger FROM eventstore.log_positions lp WHERE lp.global_position = at_position;
+        UPDATE eventstore.period_states s
+        SET close_position = at_position, close_hash = ledger,
+            closed_events = coalesce(b.counted_events, 0), closed_amount = b.counted_amount
+        FROM (SELECT 1) one
+        LEFT JOIN eventstore.period_books b
+            ON b.category = e.data ->> 'category' AND b.period_start = (e.data ->> 'period_start')::timestamptz
+        WHERE s.category = e.data ->> 'category' AND s.period_start = (e.data ->> 'period_start')::timestamptz
+          AND s.close_event_id = (e.data ->> 'record_id')::uuid;
+    ELSIF e.event_type IN ('LateEventAccepted', 'LateEventRejected') THEN
+        -- Accepted into its reopened period: it counts there from now on.
+        -- Rejected: out of real time, and out of what its period counts if
+        -- it counted there (it arrived while the period was soft-closed).
+        INSERT INTO eventstore.period_books AS b (category, period_start, events, amount,
+                                                  counted_events, counted_amount)
+        SELECT l.category, l.period_start, x.events, x.events * coalesce(l.amount, 0), x.counted,
+               x.counted * coalesce(l.amount, 0)
+        FROM eventstore.late_events l
+        CROSS JOIN LATERAL (SELECT CASE WHEN e.event_type = 'LateEventAccepted' THEN 0 ELSE -1 END AS events,
+                                   CASE WHEN e.event_type = 'LateEventAccepted' THEN 1
+                                        WHEN l.arrived_in = 'soft_closed' THEN -1 ELSE 0 END AS counted) x
+        WHERE l.id = (e.data ->> 'late_event_id')::bigint
+        ON CONFLICT ON CONSTRAINT period_books_pkey DO UPDATE SET
+            events = b.events + excluded.events,
+            amount = b.amount + excluded.amount,
+            counted_events = b.counted_events + excluded.counted_events,
+            counted_amount = b.counted_amount + excluded.counted_amount;
+    END IF;
+END
+$$;
+
+-- The worker's books step: counts up to max_positions further positions of
+-- the sequenced log, stopping at each '$period-' record to apply it in
+-- order.  Returns whether more is sequenced than it counted.
+CREATE FUNCTION eventstore.count_period_books(max_positions integer DEFAULT 5000) RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    from_position bigint;
+    head bigint;
+    to_position bigint;
+    segment_start bigint;
+    record_position bigint;
+BEGIN
+    -- Locked first, so a new policy (which locks this row too) is seen whole.
+    SELECT st.counted_through INTO from_position FROM eventstore.period_books_state st FOR UPDATE;
+    IF NOT EXISTS (SELECT FROM eventstore.period_policies) THEN
+        RETURN false;   -- nothing to count; a first policy counts its own past
+    END IF;
+    SELECT coalesce(max(lp.global_position), 0) INTO head FROM eventstore.log_positions lp;
+    to_position := least(head, from_position + max_positions);
+    IF to_position <= from_position THEN
+        RETURN false;
+    END IF;
+    segment_start := from_position;
+    FOR record_position IN
+        SELECT lp.global_position FROM eventstore.log_positions lp
+        WHERE lp.global_position > from_position AND lp.global_position <= to_position AND lp.category = '$period'
+        ORDER BY lp.global_position
+    LOOP
+        PERFORM eventstore.count_period_stretch(segment_start, record_position - 1);
+        PERFORM eventstore.apply_period_record(record_position);
+        segment_start := record_position;
+    END LOOP;
+    PERFORM eventstore.count_period_stretch(segment_start, to_position);
+    UPDATE eventstore.period_books_state SET counted_through = to_position;
+    RETURN to_position < head;
+END
+$$;
+
+CREATE FUNCTION eventstore.set_period_policy(category text, period text DEFAULT 'month', time_zone text DEFAULT 'UTC',
+                                             soft_close_after interval DEFAULT '0',
+                                             max_delay interval DEFAULT '5 days',
+                                             amount_path text[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    existing eventstore.period_policies;
+    counted bigint;
+BEGIN
+    IF category IS NULL OR category = '' OR position('-' IN category) > 0 OR left(category, 1) = '$' THEN
+        RAISE EXCEPTION 'category % is not a category: it must be non-empty, contain no "-" and not start with "$"',
+            coalesce(quote_literal(category), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF period IS NULL OR period NOT IN ('day', 'week', 'month', 'quarter', 'year') THEN
+        RAISE EXCEPTION 'unknown period %', coalesce(quote_literal(period), 'NULL') USING ERRCODE = '22023',
+            HINT = 'A period is one of day, week, month, quarter, year.';
+    END IF;
+    IF time_zone IS NULL OR NOT EXISTS (SELECT FROM pg_timezone_names z WHERE z.name = time_zone) THEN
+        RAISE EXCEPTION 'unknown time zone %', coalesce(quote_literal(time_zone), 'NULL') USING ERRCODE = '22023',
+            HINT = 'Use a name from pg_timezone_names, such as ''UTC'' or ''Europe/Berlin''.';
+    END IF;
+    IF soft_close_after IS NULL OR soft_close_after < interval '0' THEN
+        RAISE EXCEPTION 'soft_close_after must be zero or more, got %', coalesce(soft_close_after::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF max_delay IS NULL OR max_delay < soft_close_after THEN
+        RAISE EXCEPTION 'max_delay must be at least soft_close_after (%), got %', soft_close_after,
+            coalesce(max_delay::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    IF amount_path IS NOT NULL AND (cardinality(amount_path) = 0 OR array_position(amount_path, NULL) IS NOT NULL) THEN
+        RAISE EXCEPTION 'amount_path must name a field, such as ''{amount}''' USING ERRCODE = '22023';
+    END IF;
+
+    PERFORM eventstore.lock_period_rules(category);
+    -- Serializes with the worker's books step, which then sees this policy whole.
+    SELECT st.counted_through INTO counted FROM eventstore.period_books_state st FOR UPDATE;
+    SELECT * INTO existing FROM eventstore.period_policies p WHERE p.category = set_period_policy.category;
+    IF FOUND AND (existing.period <> period OR existing.time_zone <> time_zone)
+       AND EXISTS (SELECT FROM eventstore.period_states s WHERE s.category = set_period_policy.category) THEN
+        RAISE EXCEPTION 'category "%" already has % periods in %; the period and time zone cannot change',
+            category, existing.period, existing.time_zone USING ERRCODE = '22023',
+            HINT = 'Drop the policy first (its states and books go; the audit trail stays in the log).';
+    END IF;
+    INSERT INTO eventstore.period_policies AS p (category, period, time_zone, soft_close_after, max_delay,
+                                                 amount_path, closed_through)
+    VALUES (category, period, time_zone, soft_close_after, max_delay, amount_path,
+            -- The periods already past max_delay when the policy is made are closed.
+            eventstore.period_start_of(period, time_zone, now() - max_delay))
+    ON CONFLICT ON CONSTRAINT period_policies_pkey DO UPDATE SET
+        period = excluded.period, time_zone = excluded.time_zone, soft_close_after = excluded.soft_close_after,
+        max_delay = excluded.max_delay, amount_path = excluded.amount_path,
+        closed_through = CASE WHEN p.period = excluded.period AND p.time_zone = excluded.time_zone
+                              THEN p.closed_through ELSE excluded.closed_through END;
+    -- Count the category's past into the books (the worker counts the rest).
+    DELETE FROM eventstore.period_books b WHERE b.category = set_period_policy.category;
+    PERFORM eventstore.count_period_stretch(0, counted, category);
+    PERFORM eventstore.run_period_clock(now(), category);
+    PERFORM eventstore.wake_worker_at_commit();
+END
+$$;
+
+CREATE FUNCTION eventstore.drop_period_policy(category text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.lock_period_rules(coalesce(category, ''));
+    PERFORM FROM eventstore.period_books_state FOR UPDATE;
+    DELETE FROM eventstore.period_policies p WHERE p.category = drop_period_policy.category;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'category "%" has no period policy', coalesce(category, 'NULL') USING ERRCODE = '42704';
+    END IF;
+    DELETE FROM eventstore.period_books b WHERE b.category = drop_period_policy.category;
+END
+$$;
+
+-- Checks that period_start starts a period of the category's policy; returns the policy.
+CREATE FUNCTION eventstore.checked_period(category text, period_start timestamptz, reason text)
+RETURNS eventstore.period_policies
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    policy eventstore.period_policies;
+BEGIN
+    SELECT * INTO policy FROM eventstore.period_policies p WHERE p.category = checked_period.category;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'category "%" has no period policy', coalesce(category, 'NULL') USING ERRCODE = '42704';
+    END IF;
+    IF period_start IS NULL
+       OR eventstore.period_start_of(policy.period, policy.time_zone, period_start) <> period_start THEN
+        RAISE EXCEPTION '% does not start a % of category "%"', coalesce(period_start::text, 'NULL'),
+            policy.period, category USING ERRCODE = '22023',
+            HINT = format('The period that holds it starts at %s.',
+                          eventstore.period_start_of(policy.period, policy.time_zone, period_start));
+    END IF;
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'a reason is required' USING ERRCODE = '22023';
+    END IF;
+    RETURN policy;
+END
+$$;
+
+CREATE FUNCTION eventstore.close_period(category text, period_start timestamptz, reason text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current_state text;
+BEGIN
+    PERFORM eventstore.checked_period(category, period_start, reason);
+    IF period_start > now() THEN
+        RAISE EXCEPTION 'the period starting % has not begun', period_start USING ERRCODE = '22023';
+    END IF;
+    PERFORM eventstore.lock_period_rules(category);
+    SELECT s.state INTO current_state FROM eventstore.period_state_at(category, period_start) s;
+    IF current_state = 'closed' THEN
+        RAISE EXCEPTION 'the period of "%" starting % is already closed', category, period_start
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM eventstore.move_period(category, period_start, 'closed', reason, false, now());
+    PERFORM eventstore.wake_worker_at_commit();
+END
+$$;
+
+CREATE FUNCTION eventstore.reopen_period(category text, period_start timestamptz, reason text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current_state text;
+BEGIN
+    PERFORM eventstore.checked_period(category, period_start, reason);
+    PERFORM eventstore.lock_period_rules(category);
+    SELECT s.state INTO current_state FROM eventstore.period_state_at(category, period_start) s;
+    IF current_state = 'open' THEN
+        RAISE EXCEPTION 'the period of "%" starting % is open', category, period_start USING ERRCODE = '22023';
+    END IF;
+    PERFORM eventstore.move_period(category, period_start, 'open', reason, false, now());
+    PERFORM eventstore.wake_worker_at_commit();
+END
+$$;
+
+-- The exception workflow: one resolution per late event, recorded with who,
+-- when and why, and an event in the log (docs/periods.md).
+CREATE FUNCTION eventstore.resolve_late_event(id bigint, action text, note text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    late eventstore.late_events;
+    original eventstore.event_record;
+    target record;
+    new_version bigint;
+    new_event_id uuid := gen_random_uuid();
+    in_stream boolean := true;
+BEGIN
+    IF action IS NULL OR action NOT IN ('post_to_open_period', 'reopen', 'reject') THEN
+        RAISE EXCEPTION 'unknown action %', coalesce(quote_literal(action), 'NULL') USING ERRCODE = '22023',
+            HINT = 'An action is one of post_to_open_period, reopen, reject.';
+    END IF;
+    SELECT * INTO late FROM eventstore.late_events l WHERE l.id = resolve_late_event.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no late event has id %', coalesce(id::text, 'NULL') USING ERRCODE = '42704';
+    END IF;
+    IF late.status = 'resolved' THEN
+        RAISE EXCEPTION 'late event % is already resolved (%, by %, at %)', id, late.action, late.resolved_by,
+            late.resolved_at USING ERRCODE = '22023';
+    END IF;
+    IF action <> 'reject' AND late.arrived_in <> 'closed' THEN
+        RAISE EXCEPTION 'late event % arrived in a soft-closed period and is counted there; it can only be rejected', id
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM eventstore.lock_period_rules(late.category);
+    -- The event as applications read it (upcast), sequenced or not yet.
+    SELECT (eventstore.upcast(ROW(NULL, e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version,
+                                  e.data, e.metadata, e.event_time, e.ingest_time, e.hash)::eventstore.event_record)).*
+    INTO original
+    FROM eventstore.events e WHERE e.event_id = late.event_id;
+    IF action = 'post_to_open_period' THEN
+        SELECT * INTO target FROM eventstore.period_state_at(late.category, now());
+        IF target.state IS DISTINCT FROM 'open' THEN
+            RAISE EXCEPTION 'the current period of "%" (starting %) is not open', late.category, target.period_start
+                USING ERRCODE = '22023';
+        END IF;
+        new_version := eventstore.append(late.stream_id, 'CorrectionApplied',
+            jsonb_build_object('late_event_id', late.id, 'original_event_id', late.event_id,
+                               'original_event_type', original.event_type,
+                               'original_stream_version', late.stream_version,
+                               'original_event_time', late.event_time,
+                               'original_period_start', late.period_start, 'original_period_end', late.period_end,
+                               'original_data', original.data),
+            jsonb_build_object('causation_id', late.event_id, 'note', note),
+            event_id => new_event_id);
+    ELSE
+        IF action = 'reopen' THEN
+            SELECT * INTO target FROM eventstore.period_state_at(late.category, late.period_start);
+            IF target.state IS DISTINCT FROM 'open' THEN
+                RAISE EXCEPTION 'the period of "%" starting % is %: reopen it with reopen_period first',
+                    late.category, late.period_start, target.state USING ERRCODE = '22023';
+            END IF;
+        END IF;
+        -- Acceptance and rejection are records of the audit trail, not events of the business stream.
+        in_stream := false;
+        new_version := eventstore.append_period_record(late.category,
+            CASE action WHEN 'reopen' THEN 'LateEventAccepted' ELSE 'LateEventRejected' END,
+            jsonb_build_object('late_event_id', late.id, 'event_id', late.event_id,
+                               'stream_id', late.stream_id, 'stream_version', late.stream_version,
+                               'period_start', late.period_start, 'note', note, 'by', session_user::text));
+        SELECT e.event_id INTO new_event_id FROM eventstore.events e
+        WHERE e.stream_id = '$period-' || late.category AND e.stream_version = new_version;
+    END IF;
+    UPDATE eventstore.late_events l
+    SET status = 'resolved', action = resolve_late_event.action, note = resolve_late_event.note,
+        resolved_by = session_user, resolved_at = now(),
+        correction_version = CASE WHEN in_stream THEN new_version END, resolution_event_id = new_event_id
+    WHERE l.id = late.id;
+    PERFORM eventstore.wake_worker_at_commit();
+    RETURN new_version;
+END
+$$;
+
+-- What analysts and auditors read (docs/periods.md, "The views").
+-- Every period a policy's category has touched: by a state change, an event
+-- or a late event.
+CREATE VIEW eventstore.periods AS
+    SELECT k.category, k.period_start, x.period_end,
+           coalesce(s.state, CASE WHEN x.period_end <= p.closed_through THEN 'closed' ELSE 'open' END) AS state,
+           s.soft_closed_at, s.closed_at, s.close_position, s.close_hash,
+           coalesce(l.late_events, 0) AS late_events, coalesce(l.open_exceptions, 0) AS open_exceptions
+    FROM (SELECT st.category, st.period_start FROM eventstore.period_states st
+          UNION SELECT b.category, b.period_start FROM eventstore.period_books b
+          UNION SELECT le.category, le.period_start FROM eventstore.late_events le) k
+    JOIN eventstore.period_policies p ON p.category = k.category
+    CROSS JOIN LATERAL (SELECT eventstore.period_end_of(p.period, p.time_zone, k.period_start) AS period_end) x
+    LEFT JOIN eventstore.period_states s ON s.category = k.category AND s.period_start = k.period_start
+    LEFT JOIN (SELECT le.category, le.period_start, count(*) AS late_events,
+                      count(*) FILTER (WHERE le.status = 'pending') AS open_exceptions
+               FROM eventstore.late_events le GROUP BY le.category, le.period_start) l
+        ON l.category = k.category AND l.period_start = k.period_start;
+
+-- Real time: per period, every event by its event time, late ones included
+-- (rejected ones and corrections not); and what the period counts now.
+CREATE VIEW eventstore.period_totals AS
+    SELECT pd.category, pd.period_start, pd.period_end, pd.state,
+           coalesce(b.events, 0) AS events,
+           CASE WHEN p.amount_path IS NOT NULL THEN coalesce(b.amount, 0) END AS amount,
+           coalesce(b.counted_events, 0) AS counted_events,
+           CASE WHEN p.amount_path IS NOT NULL THEN coalesce(b.counted_amount, 0) END AS counted_amount,
+           pd.late_events, pd.open_exceptions
+    FROM eventstore.periods pd
+    JOIN eventstore.period_policies p ON p.category = pd.category
+    LEFT JOIN eventstore.period_books b ON b.category = pd.category AND b.period_start = pd.period_start;
+
+-- As closed: exactly what each closed period counted at its close, with the
+-- position and ledger hash to reproduce it from the log.
+CREATE VIEW eventstore.period_totals_as_closed AS
+    SELECT s.category, s.period_start, s.period_end, s.closed_at, s.close_position, s.close_hash,
+           s.closed_events AS events,
+           CASE WHEN p.amount_path IS NOT NULL THEN s.closed_amount END AS amount
+    FROM eventstore.period_states s
+    JOIN eventstore.period_policies p ON p.category = s.category
+    WHERE s.state = 'closed';
+
+-- Corrections: per period, the events that arrived after it soft-closed or
+-- closed, with their resolution and the correction posted for them.
+CREATE VIEW eventstore.period_corrections AS
+    SELECT l.category, l.period_start, l.period_end, l.id AS late_event_id, l.event_id, l.stream_id,
+           l.stream_version, l.event_time, e.ingest_time, l.arrived_in, l.amount, l.status, l.action, l.note,
+           l.resolved_by, l.resolved_at, l.correction_version, c.event_time AS correction_time,
+           CASE WHEN c.event_time IS NOT NULL
+                THEN eventstore.period_start_of(p.period, p.time_zone, c.event_time) END AS correction_period_start
+    FROM eventstore.late_events l
+    JOIN eventstore.events e ON e.event_id = l.event_id
+    LEFT JOIN eventstore.period_policies p ON p.category = l.category
+    LEFT JOIN eventstore.events c ON c.event_id = l.resolution_event_id AND l.action = 'post_to_open_period';
+
+REVOKE ALL ON eventstore.period_policies, eventstore.period_states, eventstore.late_events,
+    eventstore.period_books, eventstore.period_books_state FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventstore.period_start_of(text, text, timestamptz),
+    eventstore.period_end_of(text, text, timestamptz), eventstore.lock_period_rules(text),
+    eventstore.append_period_record(text, text, jsonb), eventstore.amount_at(jsonb, text[]),
+    eventstore.period_state_at(text, timestamptz),
+    eventstore.move_period(text, timestamptz, text, text, boolean, timestamptz),
+    eventstore.run_period_clock(timestamptz, text), eventstore.count_period_stretch(bigint, bigint, text),
+    eventstore.apply_period_record(bigint), eventstore.count_period_books(integer),
+    eventstore.set_period_policy(text, text, text, interval, interval, text[]),
+    eventstore.drop_period_policy(text), eventstore.checked_period(text, timestamptz, text),
+    eventstore.close_period(text, timestamptz, text), eventstore.reopen_period(text, timestamptz, text),
+    eventstore.resolve_late_event(bigint, text, text) FROM PUBLIC;
+GRANT SELECT ON eventstore.period_policies, eventstore.periods, eventstore.period_totals,
+    eventstore.period_totals_as_closed, eventstore.period_corrections TO eventstore_reader;
+GRANT SELECT ON eventstore.period_states, eventstore.late_events, eventstore.period_books,
+    eventstore.period_books_state TO eventstore_admin;
+GRANT EXECUTE ON FUNCTION eventstore.period_start_of(text, text, timestamptz),
+    eventstore.period_end_of(text, text, timestamptz), eventstore.period_state_at(text, timestamptz)
+TO eventstore_reader;
+GRANT EXECUTE ON FUNCTION eventstore.set_period_policy(text, text, text, interval, interval, text[]),
+    eventstore.drop_period_policy(text), eventstore.close_period(text, timestamptz, text),
+    eventstore.reopen_period(text, timestamptz, text), eventstore.resolve_late_event(bigint, text, text),
+    eventstore.run_period_clock(timestamptz, text)
+TO eventstore_admin;

@@ -11,6 +11,7 @@
 #include "pg/pg_includes.h"
 
 #include "pg/commit_doorbell.h"
+#include "pg/period_guard.h"
 #include "pg/gucs.h"
 #include "pg/shared_memory.h"
 #include "worker/launcher.h"
@@ -32,6 +33,7 @@ void _PG_init(void)
     if (!process_shared_preload_libraries_in_progress)
         return;
     eventstore::pg::register_commit_doorbell();
+    eventstore::pg::register_period_rules_counter();
     eventstore::worker::register_worker_shared_state();
     eventstore::pg::install_shared_memory_hooks();
     eventstore::worker::register_launcher();

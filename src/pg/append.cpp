@@ -12,7 +12,10 @@
  *      stored version; the same id with other content is ES002.  This runs
  *      before the expected-version check so that a retried call succeeds;
  *   4. the expected-version check (ES001);
- *   5. hash every event onto the stream's chain, then insert the events and
+ *   5. the late-event rule: under the category's period lock, events whose
+ *      period is soft-closed or closed are stored like any other and recorded
+ *      in eventstore.late_events in the same transaction (period_guard.h);
+ *   6. hash every event onto the stream's chain, then insert the events and
  *      move the stream head in one statement.  The insert sequence number is
  *      taken while the stream lock is held, so within a stream insert order is
  *      version order, which the sequencer relies on (docs/global-order.md).
@@ -35,6 +38,7 @@
 #include "gucs.h"
 #include "kept_plan.h"
 #include "log_guard.h"
+#include "period_guard.h"
 #include "spi_helpers.h"
 
 extern "C" {
@@ -75,7 +79,11 @@ struct AppendRequest {
     int count;
     bool expected_given;
     int64 expected_version;
+    bool period_record; /* the period audit trail, the one writer of '$period-' streams */
 };
+
+/* Streams of the period audit trail: only close, reopen, the clock and resolutions append there. */
+constexpr char kPeriodStreamPrefix[] = "$period-";
 
 /* "" for a single append, "event 3 of the batch: " inside a batch. */
 const char *event_position_label(int index, bool in_batch)
@@ -205,6 +213,14 @@ void check_batch_size(const AppendRequest *request)
 void check_request(AppendRequest *request, bool in_batch)
 {
     check_stream_id(request->stream_id);
+    const int prefix_length = (int)strlen(kPeriodStreamPrefix);
+    if (!request->period_record && VARSIZE_ANY_EXHDR(request->stream_id) >= prefix_length &&
+        memcmp(VARDATA_ANY(request->stream_id), kPeriodStreamPrefix, prefix_length) == 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("stream \"%s\" is reserved for the period audit trail",
+                               abbreviate(text_to_cstring(request->stream_id))),
+                        errhint("Streams starting with \"$period-\" are written by close_period, reopen_period, "
+                                "resolve_late_event and the period clock only.")));
     if (request->expected_given && !expected_version_is_valid(request->expected_version))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("expected_version must be NULL (any), 0 (no stream), -1 (existing stream) or a "
@@ -559,8 +575,20 @@ int64 append_events(AppendRequest *request, bool in_batch)
     if (!expected_version_matches(expectation, current_version))
         report_wrong_expected_version(request, current_version);
 
+    TimestampTz *event_times = (TimestampTz *)palloc(sizeof(TimestampTz) * request->count);
+    for (int i = 0; i < request->count; i++)
+        event_times[i] = request->events[i].event_time;
+    const PeriodVerdict *verdicts = judge_event_times(request->stream_id, event_times, request->count);
+
     seal_events(request, current_version, head_hash);
     insert_events(request, current_version);
+    if (verdicts != nullptr) {
+        pg_uuid_t *event_ids = (pg_uuid_t *)palloc(sizeof(pg_uuid_t) * request->count);
+        for (int i = 0; i < request->count; i++)
+            event_ids[i] = request->events[i].event_id;
+        record_late_events(request->stream_id, current_version + 1, event_ids, event_times, verdicts,
+                           request->count);
+    }
     SPI_finish();
 
     wake_worker_at_commit();
@@ -635,6 +663,7 @@ Datum eventstore_append(PG_FUNCTION_ARGS)
     request.count = 1;
     request.expected_given = !PG_ARGISNULL(4);
     request.expected_version = request.expected_given ? PG_GETARG_INT64(4) : 0;
+    request.period_record = false;
     PG_RETURN_INT64(append_events(&request, false));
 }
 
@@ -681,7 +710,35 @@ Datum eventstore_append_batch(PG_FUNCTION_ARGS)
     request.count = count;
     request.expected_given = !PG_ARGISNULL(2);
     request.expected_version = request.expected_given ? PG_GETARG_INT64(2) : 0;
+    request.period_record = false;
     PG_RETURN_INT64(append_events(&request, true));
+}
+
+PG_FUNCTION_INFO_V1(eventstore_append_period_record);
+
+/*
+ * eventstore.append_period_record(category, event_type, data) RETURNS bigint:
+ * one record of the period audit trail, in stream '$period-<category>'.
+ * Granted to nobody: the period functions call it as the extension's owner.
+ */
+Datum eventstore_append_period_record(PG_FUNCTION_ARGS)
+{
+    text *category = PG_GETARG_TEXT_PP(0);
+    PendingEvent event;
+    memset(&event, 0, sizeof event);
+    event.event_type = PG_GETARG_TEXT_PP(1);
+    event.data = PG_GETARG_JSONB_P(2);
+    event.event_time = GetCurrentTimestamp();
+    event.schema_version = 1;
+
+    AppendRequest request;
+    request.stream_id = cstring_to_text(psprintf("%s%s", kPeriodStreamPrefix, text_to_cstring(category)));
+    request.events = &event;
+    request.count = 1;
+    request.expected_given = false;
+    request.expected_version = 0;
+    request.period_record = true;
+    PG_RETURN_INT64(append_events(&request, false));
 }
 
 }  // extern "C"

@@ -8,10 +8,12 @@
  * some projection is behind, it goes round again at once; each round gives
  * every projection one batch.
  *
- * A failing fold must not hold the projections up: snapshot errors are
- * caught here, logged and shown in worker_status, and snapshots back off on
- * their own schedule while the projections go on.  (Snapshots are only a
- * shortcut: load_state answers the same without them.)
+ * Then the period books and the period clock (period_keeper.h).
+ *
+ * A failing fold must not hold the projections up: snapshot errors (and
+ * period errors) are caught here, logged and shown in worker_status, and
+ * that step backs off on its own schedule while the projections go on.
+ * (Snapshots are only a shortcut: load_state answers the same without them.)
  */
 #include "pg/pg_includes.h"
 
@@ -19,6 +21,7 @@
 #include "job_loop.h"
 #include "job_slot.h"
 #include "job_transaction.h"
+#include "period_keeper.h"
 #include "projector.h"
 #include "shared_state.h"
 #include "snapshotter.h"
@@ -30,32 +33,39 @@ extern "C" {
 namespace eventstore::worker {
 namespace {
 
-/* When snapshots may be tried again after a failure.  Plain data. */
-struct SnapshotBackoff {
-    long delay_ms = 0;
-    TimestampTz retry_at = 0;
+/*
+ * A step of the round that must not hold the projections up: its errors are
+ * reported, shown in worker_status, and back off this step only, on its own
+ * schedule.  Plain data.
+ */
+struct SideStep {
+    const char *label;
+    bool (*run)(); /* returns whether more is due at once */
+    long delay_ms;
+    TimestampTz retry_at;
 };
-SnapshotBackoff snapshot_backoff;
+SideStep snapshots_step = {"snapshots", take_due_snapshots, 0, 0};
+SideStep periods_step = {"periods", keep_periods, 0, 0};
 
-/* Takes the due snapshots; an error is reported and backs snapshots off, never the round. */
-bool snapshots_guarded()
+/* Runs the step unless it is backing off; an error backs it off, never the round. */
+bool run_side_step(SideStep &step)
 {
-    if (snapshot_backoff.delay_ms > 0 && GetCurrentTimestamp() < snapshot_backoff.retry_at)
+    if (step.delay_ms > 0 && GetCurrentTimestamp() < step.retry_at)
         return false;
     MemoryContext caller = CurrentMemoryContext;
     volatile bool more = false;
     PG_TRY();
     {
-        more = take_due_snapshots();
-        snapshot_backoff.delay_ms = 0;
+        more = step.run();
+        step.delay_ms = 0;
     }
     PG_CATCH();
     {
         ErrorData *error = recover_from_error(caller, true);
-        record_job_error(psprintf("snapshots: %s", error->message));
+        record_job_error(psprintf("%s: %s", step.label, error->message));
         FreeErrorData(error);
-        snapshot_backoff.delay_ms = next_backoff_ms(snapshot_backoff.delay_ms);
-        snapshot_backoff.retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), snapshot_backoff.delay_ms);
+        step.delay_ms = next_backoff_ms(step.delay_ms);
+        step.retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), step.delay_ms);
         more = false;
     }
     PG_END_TRY();
@@ -66,8 +76,9 @@ bool snapshots_guarded()
 JobRound projecting_round()
 {
     const ProjectorRound round = project_once(sequenced_position());
-    const bool more_snapshots = !round.extension_missing && snapshots_guarded();
-    return JobRound{round.more_to_do || more_snapshots ? 0L : -1L, round.extension_missing};
+    const bool more_snapshots = !round.extension_missing && run_side_step(snapshots_step);
+    const bool more_periods = !round.extension_missing && run_side_step(periods_step);
+    return JobRound{round.more_to_do || more_snapshots || more_periods ? 0L : -1L, round.extension_missing};
 }
 
 const JobSteps kProjectorSteps = {

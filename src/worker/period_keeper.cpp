@@ -1,0 +1,105 @@
+/*
+ * period_keeper.cpp — see period_keeper.h.
+ *
+ * C-style glue with plain-data locals: every SPI call may ereport(ERROR).
+ */
+#include "period_keeper.h"
+
+#include "job_transaction.h"
+#include "pg/kept_plan.h"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+}
+
+namespace eventstore::worker {
+namespace {
+
+using pg::KeptPlan;
+using pg::run_kept_plan;
+
+/* Positions counted per transaction: a stretch commits in well under a second. */
+constexpr int kBooksStretch = 5000;
+
+/* How often the clock looks at the time: periods move at most this late. */
+constexpr long kClockIntervalMs = 1000;
+
+KeptPlan count_books_statement = {"SELECT eventstore.count_period_books($1)", 1, {INT4OID}};
+
+KeptPlan categories_statement = {
+    "SELECT category FROM eventstore.period_policies ORDER BY category", 0, {}};
+
+KeptPlan clock_statement = {
+    "SELECT eventstore.run_period_clock(pg_catalog.now(), $1)", 1, {TEXTOID}};
+
+TimestampTz next_clock_run = 0;
+
+/* Whether the extension in this database has periods (0.2 or later). */
+bool periods_installed()
+{
+    const Oid schema = get_namespace_oid("eventstore", true);
+    return OidIsValid(get_extension_oid("pg_eventstore", true)) && OidIsValid(schema) &&
+           OidIsValid(get_relname_relid("period_policies", schema));
+}
+
+bool count_books()
+{
+    begin_job_transaction("pg_eventstore: counting period books");
+    bool more = false;
+    if (periods_installed()) {
+        Datum args[1] = {Int32GetDatum(kBooksStretch)};
+        run_kept_plan(count_books_statement, args, nullptr, false, 0, SPI_OK_SELECT);
+        bool isnull;
+        more = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    }
+    commit_job_transaction();
+    return more;
+}
+
+void run_clock()
+{
+    const TimestampTz now = GetCurrentTimestamp();
+    if (now < next_clock_run)
+        return;
+    next_clock_run = TimestampTzPlusMilliseconds(now, kClockIntervalMs);
+
+    /* The categories are copied into the round's memory, which outlives the transactions. */
+    MemoryContext round = CurrentMemoryContext;
+    begin_job_transaction("pg_eventstore: period clock");
+    int count = 0;
+    char **categories = nullptr;
+    if (periods_installed()) {
+        run_kept_plan(categories_statement, nullptr, nullptr, false, 0, SPI_OK_SELECT);
+        count = (int)SPI_processed;
+        MemoryContext spi = MemoryContextSwitchTo(round);
+        categories = (char **)palloc(sizeof(char *) * (count > 0 ? count : 1));
+        for (int i = 0; i < count; i++)
+            categories[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+        MemoryContextSwitchTo(spi);
+    }
+    commit_job_transaction();
+    for (int i = 0; i < count; i++) {
+        begin_job_transaction("pg_eventstore: period clock");
+        Datum args[1] = {CStringGetTextDatum(categories[i])};
+        run_kept_plan(clock_statement, args, nullptr, false, 0, SPI_OK_SELECT);
+        commit_job_transaction();
+    }
+}
+
+}  // namespace
+
+bool keep_periods()
+{
+    const bool more = count_books();
+    run_clock();
+    return more;
+}
+
+}  // namespace eventstore::worker
