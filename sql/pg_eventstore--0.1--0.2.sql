@@ -1516,8 +1516,8 @@ BEGIN
         RAISE EXCEPTION 'no late event has id %', coalesce(id::text, 'NULL') USING ERRCODE = '42704';
     END IF;
     IF late.status = 'resolved' THEN
-        RAISE EXCEPTION 'late event % is already resolved (%, by %, at %)', id, late.action, late.resolved_by,
-            late.resolved_at USING ERRCODE = '22023';
+        RAISE EXCEPTION 'late event % is already resolved (%, by %)', id, late.action, late.resolved_by
+            USING ERRCODE = '22023', DETAIL = format('Resolved at %s: %s', late.resolved_at, late.note);
     END IF;
     IF action <> 'reject' AND late.arrived_in <> 'closed' THEN
         RAISE EXCEPTION 'late event % arrived in a soft-closed period and is counted there; it can only be rejected', id
