@@ -236,11 +236,22 @@ PeriodVerdict *judge_event_times(text *stream_id, const TimestampTz *event_times
         cache.loaded = false;
         return nullptr;
     }
-    lock_category(cache.lock_class, category.data(), (int)category.size(), AccessShareLock);
-    /* Read before reloading: a change committing meanwhile moves it again, and the next append reloads. */
-    const uint64 changes = committed_changes();
-    if (changes == 0 || changes != cache.changes)
+    for (;;) {
+        lock_category(cache.lock_class, category.data(), (int)category.size(), AccessShareLock);
+        /* Read before reloading: a change committing meanwhile moves it again, and the next append reloads. */
+        const uint64 changes = committed_changes();
+        if (changes != 0 && changes == cache.changes)
+            break;
+        const Oid locked_class = cache.lock_class;
         reload_cache(changes);
+        if (!OidIsValid(cache.lock_class)) {
+            cache.loaded = false;
+            return nullptr;
+        }
+        /* The extension was made again since the lock's class was read: lock the tag it has now. */
+        if (cache.lock_class == locked_class)
+            break;
+    }
 
     const CachedCategory *rules = find_category(category.data(), (int)category.size());
     if (rules == nullptr)
