@@ -1067,7 +1067,9 @@ $$;
 -- the transaction (appends to the category hold it in ACCESS SHARE mode, so
 -- this waits for appends in flight and holds new ones back), and tells every
 -- append path to reload its cached periods once this transaction commits.
-CREATE FUNCTION eventstore.lock_period_rules(category text) RETURNS void
+-- With exclusive => false, ACCESS SHARE like an append: the periods cannot
+-- change under the caller, who changes none.
+CREATE FUNCTION eventstore.lock_period_rules(category text, exclusive boolean DEFAULT true) RETURNS void
 LANGUAGE c STRICT VOLATILE
 AS 'MODULE_PATHNAME', 'eventstore_lock_period_rules';
 
@@ -1279,7 +1281,7 @@ BEGIN
         SELECT lp.ledger_hash INTO ledger FROM eventstore.log_positions lp WHERE lp.global_position = at_position;
         UPDATE eventstore.period_states s
         SET close_position = at_position, close_hash = ledger,
-            closed_events = coalesce(b.counted_events, 0), closed_amount = b.counted_amount
+            closed_events = coalesce(b.counted_events, 0), closed_amount = coalesce(b.counted_amount, 0)
         FROM (SELECT 1) one
         LEFT JOIN eventstore.period_books b
             ON b.category = e.data ->> 'category' AND b.period_start = (e.data ->> 'period_start')::timestamptz
@@ -1523,7 +1525,10 @@ BEGIN
         RAISE EXCEPTION 'late event % arrived in a soft-closed period and is counted there; it can only be rejected', id
             USING ERRCODE = '22023';
     END IF;
-    PERFORM eventstore.lock_period_rules(late.category);
+    -- Like an append: no close can come between the checks below and the
+    -- records; ACCESS EXCLUSIVE here would deadlock with an append that
+    -- holds the late event's stream and waits for the period lock.
+    PERFORM eventstore.lock_period_rules(late.category, exclusive => false);
     -- The event as applications read it (upcast), sequenced or not yet.
     SELECT (eventstore.upcast(ROW(NULL, e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version,
                                   e.data, e.metadata, e.event_time, e.ingest_time, e.hash)::eventstore.event_record)).*
@@ -1630,7 +1635,7 @@ CREATE VIEW eventstore.period_corrections AS
 REVOKE ALL ON eventstore.period_policies, eventstore.period_states, eventstore.late_events,
     eventstore.period_books, eventstore.period_books_state FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventstore.period_start_of(text, text, timestamptz),
-    eventstore.period_end_of(text, text, timestamptz), eventstore.lock_period_rules(text),
+    eventstore.period_end_of(text, text, timestamptz), eventstore.lock_period_rules(text, boolean),
     eventstore.append_period_record(text, text, jsonb), eventstore.amount_at(jsonb, text[]),
     eventstore.period_state_at(text, timestamptz),
     eventstore.move_period(text, timestamptz, text, text, boolean, timestamptz),

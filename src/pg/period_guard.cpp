@@ -320,18 +320,21 @@ extern "C" {
 PG_FUNCTION_INFO_V1(eventstore_lock_period_rules);
 
 /*
- * SQL: eventstore.lock_period_rules(category): ACCESS EXCLUSIVE on the
- * category's period lock, and every backend reloads its rules once this
- * transaction commits.
+ * SQL: eventstore.lock_period_rules(category, exclusive): ACCESS EXCLUSIVE on
+ * the category's period lock, and every backend reloads its rules once this
+ * transaction commits; or ACCESS SHARE, as an append takes it.
  */
 Datum eventstore_lock_period_rules(PG_FUNCTION_ARGS)
 {
     text *category = PG_GETARG_TEXT_PP(0);
+    const bool exclusive = PG_GETARG_BOOL(1);
     const Oid lock_class = eventstore::pg::policies_relation();
     if (!OidIsValid(lock_class))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("eventstore.period_policies does not exist")));
     eventstore::pg::lock_category(lock_class, VARDATA_ANY(category), VARSIZE_ANY_EXHDR(category),
-                                  AccessExclusiveLock);
+                                  exclusive ? AccessExclusiveLock : AccessShareLock);
+    if (!exclusive)
+        PG_RETURN_VOID();
     if (!eventstore::pg::callback_registered) {
         RegisterXactCallback(eventstore::pg::on_transaction_end, nullptr);
         eventstore::pg::callback_registered = true;
