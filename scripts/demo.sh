@@ -3,8 +3,9 @@
 # extension, starts a throwaway cluster with the worker preloaded, runs the
 # banking scenario (scripts/demo_banking.sql: appends, read models kept by
 # projections and one rebuilt after a handler fix, an account's state at
-# points in time with a late, backdated event, the worker family, the
-# outbox) with the worker publishing to the embedded Kafka-protocol broker,
+# points in time with a late, backdated event, a month closed and a late
+# deposit routed to the exception queue and posted to the open period, the
+# worker family, the outbox) with the worker publishing to the embedded Kafka-protocol broker,
 # shows with kcat what arrived in Kafka, and stops the cluster and the broker.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -25,7 +26,7 @@ CLUSTER_CONF="pg_eventstore.kafka_bootstrap_servers='$bootstrap'" bash scripts/w
     echo "cluster: $CLUSTER_DIR, port $PGPORT, database $PGDATABASE"
     psql -X -q -h "$PGHOST" -p "$PGPORT" -U postgres -d "$PGDATABASE" -f scripts/demo_banking.sql 2>&1
     echo
-    echo "== 13. What arrived in Kafka, read back with kcat (an independent client)"
+    echo "== 14. What arrived in Kafka, read back with kcat (an independent client)"
     echo "-- topic bank.accounts: key = stream id, value = event data, CloudEvents + es_* headers"
     kcat -C -b "$BOOTSTRAP" -t bank.accounts -o beginning -e -q \
         -f "partition %p offset %o  key %k\n  value:   %s\n  headers: %h\n"

@@ -168,11 +168,69 @@ SELECT stream_id, version, max_event_time, state FROM eventstore.snapshots
 WHERE stream_id = 'account-carol' ORDER BY version;
 
 \echo
-\echo '== 10. The worker family'
+\echo '== 10. Period close: the branches'' deposits are booked by month; last month is closed, then a late deposit arrives'
+\echo 'Two branches recorded their deposits all last month (event_time = when the money came in):'
+SELECT date_trunc('month', now()) - interval '1 month' AS last_month, date_trunc('month', now()) AS this_month \gset
+SELECT eventstore.append('branch-lisbon', 'DepositReceived', jsonb_build_object('amount', 1200, 'teller', 'Ana'),
+                         event_time => :'last_month'::timestamptz + interval '3 days 10 hours') AS v;
+SELECT eventstore.append('branch-lisbon', 'DepositReceived', jsonb_build_object('amount', 800, 'teller', 'Rui'),
+                         event_time => :'last_month'::timestamptz + interval '17 days 15 hours') AS v;
+SELECT eventstore.append('branch-porto', 'DepositReceived', jsonb_build_object('amount', 450, 'teller', 'Eva'),
+                         event_time => :'last_month'::timestamptz + interval '9 days 11 hours') AS v;
+\echo 'Monthly periods for the branch category: soft-closed 3 days after month end, closed at the latest 45 days after;'
+\echo 'amounts at data.amount.  The policy counts the category''s past into its books at once.'
+SELECT eventstore.set_period_policy('branch', 'month', 'UTC', soft_close_after => '3 days', max_delay => '45 days',
+                                    amount_path => '{amount}');
+\echo 'Accounting closes last month now, before max_delay would:'
+SELECT eventstore.close_period('branch', :'last_month', 'month-end close, signed off by the controller');
+CREATE PROCEDURE pg_temp.wait_for_books() LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '10 seconds');
+    FOR attempt IN 1..200 LOOP
+        EXIT WHEN (SELECT counted_through >= (SELECT max(global_position) FROM eventstore.log_positions)
+                   FROM eventstore.period_books_state);
+        COMMIT;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+CALL pg_temp.wait_for_books();
+SELECT category, period_start::date, period_end::date, state, closed_at IS NOT NULL AS closed, close_position,
+       left(encode(close_hash, 'hex'), 16) || '…' AS close_hash, late_events, open_exceptions
+FROM eventstore.periods WHERE category = 'branch' ORDER BY period_start;
+\echo 'Porto''s branch was offline: a deposit from last month arrives today.  It is stored (never refused, the hash'
+\echo 'chain intact) but not counted in the closed month: it lands in the exception queue as pending.'
+SELECT eventstore.append('branch-porto', 'DepositReceived', jsonb_build_object('amount', 275, 'teller', 'Eva'),
+                         event_time => :'last_month'::timestamptz + interval '27 days 16 hours') AS v;
+SELECT id, stream_id, stream_version, event_time, period_start::date, arrived_in, status FROM eventstore.late_events;
+\echo 'The controller posts it to the open period: a CorrectionApplied event in the branch stream, caused by the late one.'
+SELECT eventstore.resolve_late_event(id, 'post_to_open_period', 'Porto offline 3 days; booked as prior-period adjustment')
+       AS correction_version
+FROM eventstore.late_events WHERE stream_id = 'branch-porto';
+SELECT stream_version, event_type, event_time::date, data->'original_data' AS original_data,
+       data->>'original_period_start' AS original_period
+FROM eventstore.read_stream('branch-porto') WHERE event_type = 'CorrectionApplied';
+CALL pg_temp.wait_for_books();
+\echo 'Real time: every deposit by when it happened (the late one in last month); counted: what each month books now:'
+SELECT period_start::date, state, events, amount, counted_events, counted_amount, late_events, open_exceptions
+FROM eventstore.period_totals WHERE category = 'branch' ORDER BY period_start;
+\echo 'As closed: exactly what last month counted at its close, reproducible from close_position and close_hash:'
+SELECT period_start::date, closed_at::date, close_position, events, amount FROM eventstore.period_totals_as_closed
+WHERE category = 'branch';
+\echo 'Corrections: the late deposit, its resolution, and where the correction was booked:'
+SELECT period_start::date AS late_for, stream_id, amount, status, action, note, resolved_by, correction_version,
+       correction_period_start::date AS booked_in
+FROM eventstore.period_corrections WHERE category = 'branch';
+\echo 'Every change of a period is itself an event of the hash-chained log ($period-branch):'
+SELECT stream_version, event_type, data->>'to_state' AS to_state, data->>'reason' AS reason, data->>'by' AS by
+FROM eventstore.read_stream('$period-branch');
+
+\echo
+\echo '== 11. The worker family'
 SELECT job, pid IS NOT NULL AS running, state, database, "position", last_error FROM eventstore.worker_status ORDER BY job;
 
 \echo
-\echo '== 11. Kafka: the worker publishes every sequenced event, and the outbox'
+\echo '== 12. Kafka: the worker publishes every sequenced event, and the outbox'
 \echo 'A statement notice goes out only because its transaction commits; the rolled-back one never does:'
 BEGIN;
 SELECT eventstore.publish('bank.notices', 'account-alice', '{"text": "Your November statement is ready"}', '{"channel": "email"}') AS outbox_id;
@@ -194,7 +252,7 @@ SELECT state, published_position, sequenced_position, pending_events, pending_me
 FROM eventstore.outbox_status;
 
 \echo
-\echo '== 12. Tamper-evidence: verify_all recomputes every hash and the ledger'
+\echo '== 13. Tamper-evidence: verify_all recomputes every hash and the ledger'
 SELECT * FROM eventstore.verify_all();
 \echo 'The log is append-only, even for a superuser:'
 UPDATE eventstore.events SET data = '{"amount": 1000000}' WHERE stream_id = 'account-bob' AND stream_version = 2;
