@@ -13,6 +13,7 @@ checks, on a real server with the worker:
 
     python3 upgrade.py   (env from scripts/with_cluster.sh)
 """
+import time
 import sys
 
 from cluster_control import DSN, query
@@ -105,6 +106,21 @@ def main():
         failures.append("check_categories reports problems on a clean store")
     if sql("SELECT to_regclass('eventstore.sequencer_lock') IS NULL")[0][0]:
         failures.append("eventstore.sequencer_lock is missing after the update")
+    # A period policy on the category the 0.1 store filled counts its past,
+    # and the late-event rule applies to the updated store's appends.
+    sql("SELECT eventstore.set_period_policy('account', 'month')")
+    for _ in range(300):
+        if sql("SELECT counted_through >= 220 FROM eventstore.period_books_state")[0][0]:
+            break
+        time.sleep(0.1)
+    books = sql("SELECT coalesce(sum(events), 0) FROM eventstore.period_books WHERE category = 'account'")[0][0]
+    if books != 220:
+        failures.append("the new period policy counted %s of the 220 account events" % books)
+    sql("SELECT eventstore.append('account-1', 'Withdrawn', '{}', event_time => '2020-01-01')")
+    if sql("SELECT count(*) FROM eventstore.late_events WHERE stream_id = 'account-1'")[0][0] != 1:
+        failures.append("an event for a closed period of the updated store was not recorded as late")
+    print("periods on the updated store: %s events in the books, late events %s"
+          % (books, sql("SELECT count(*) FROM eventstore.late_events")[0][0]))
 
     # A fresh install of the default version is the same catalog as 0.1 + update.
     sql("DROP DATABASE IF EXISTS upgrade_fresh")
