@@ -53,6 +53,10 @@ TRAPS = [
     ("md5", "text", "text"),
     ("pg_get_functiondef", "oid", "text"),
     ("split_part", "text, text, integer", "text"),
+    ("date_trunc", "text, timestamptz, text", "timestamptz"),
+    ("timezone", "text, timestamptz", "timestamp"),
+    ("jsonb_typeof", "jsonb", "text"),
+    ("gen_random_uuid", "", "uuid"),
 ]
 
 
@@ -131,8 +135,23 @@ def drive_snapshotter():
         time.sleep(0.2)
 
 
+def drive_period_keeper():
+    """A period policy on the attacker's category: the worker counts her events into the books (one of them
+    late) and runs the period clock over it."""
+    query(DSN, "SELECT eventstore.set_period_policy('hijack', 'day', 'UTC', '0', '1 day', '{v}')")
+    query(ATTACKER_DSN, "SELECT eventstore.append('hijack-2', 'Paid', '{\"v\": 5}')")
+    query(ATTACKER_DSN, "SELECT eventstore.append('hijack-2', 'Paid', '{\"v\": 7}', event_time => '2020-01-01')")
+    deadline = time.time() + 30
+    while not query(DSN, "SELECT counted_through >= (SELECT max(global_position) FROM eventstore.log_positions) "
+                         "FROM eventstore.period_books_state")[0][0]:
+        if time.time() > deadline:
+            raise AssertionError("the worker did not count the attacker's events into the books")
+        time.sleep(0.2)
+    time.sleep(1.5)  # the clock runs about once a second
+
+
 JOBS = [("sequencer", drive_sequencer), ("publisher", drive_publisher), ("projector", drive_projector),
-        ("snapshotter", drive_snapshotter)]
+        ("snapshotter", drive_snapshotter), ("period keeper", drive_period_keeper)]
 
 
 def main():
