@@ -1657,3 +1657,55 @@ GRANT EXECUTE ON FUNCTION eventstore.set_period_policy(text, text, text, interva
     eventstore.reopen_period(text, timestamptz, text), eventstore.resolve_late_event(bigint, text, text),
     eventstore.run_period_clock(timestamptz, text)
 TO eventstore_admin;
+
+-- How far the worker's books are behind the sequenced log.
+CREATE VIEW eventstore.period_books_status AS
+    SELECT st.counted_through,
+           coalesce((SELECT max(lp.global_position) FROM eventstore.log_positions lp), 0) AS sequenced_position,
+           CASE WHEN EXISTS (SELECT FROM eventstore.period_policies)
+                THEN greatest(coalesce((SELECT max(lp.global_position) FROM eventstore.log_positions lp), 0)
+                              - st.counted_through, 0)
+                ELSE 0 END AS lag_events
+    FROM eventstore.period_books_state st;
+
+-- The metrics view gains the periods (the same rows as before, then these).
+CREATE OR REPLACE VIEW eventstore.metrics AS
+    SELECT 'eventstore_worker_up'::text AS metric, jsonb_build_object('job', w.job) AS labels,
+           (w.pid IS NOT NULL)::int::double precision AS value
+    FROM eventstore.worker_status w
+    UNION ALL
+    SELECT 'eventstore_worker_backing_off', jsonb_build_object('job', w.job),
+           (w.state = 'backing off after error')::int
+    FROM eventstore.worker_status w
+    UNION ALL
+    SELECT 'eventstore_sequenced_position', '{}'::jsonb, o.sequenced_position FROM eventstore.outbox_status o
+    UNION ALL
+    SELECT 'eventstore_published_position', '{}'::jsonb, o.published_position FROM eventstore.outbox_status o
+    UNION ALL
+    SELECT 'eventstore_publisher_lag_events', '{}'::jsonb, o.pending_events FROM eventstore.outbox_status o
+    UNION ALL
+    SELECT 'eventstore_publisher_lag_seconds', '{}'::jsonb,
+           coalesce(extract(epoch FROM o.oldest_pending_age), 0) FROM eventstore.outbox_status o
+    UNION ALL
+    SELECT 'eventstore_projection_position', jsonb_build_object('projection', p.name), p."position"
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_projection_lag_events', jsonb_build_object('projection', p.name), p.lag_events
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_projection_lag_seconds', jsonb_build_object('projection', p.name), p.lag_seconds
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_projection_events_per_second', jsonb_build_object('projection', p.name), p.events_per_second
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_projection_failed', jsonb_build_object('projection', p.name), (p.state = 'failed')::int
+    FROM eventstore.projection_status p
+    UNION ALL
+    SELECT 'eventstore_period_books_lag_events', '{}'::jsonb, b.lag_events FROM eventstore.period_books_status b
+    UNION ALL
+    SELECT 'eventstore_period_open_exceptions', jsonb_build_object('category', pp.category),
+           (SELECT count(*) FROM eventstore.late_events l WHERE l.category = pp.category AND l.status = 'pending')
+    FROM eventstore.period_policies pp;
+
+GRANT SELECT ON eventstore.period_books_status TO eventstore_reader;

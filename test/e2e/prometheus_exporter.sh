@@ -39,6 +39,10 @@ run() {
     psql_q "SELECT eventstore.resume_projection('demo')" >/dev/null
     psql_q "SELECT eventstore.wait_for_projection('demo', 70, '30 seconds')" >/dev/null
     lag_after=$(metric eventstore_projection_lag_events 'projection="demo"')
+    psql_q "SELECT eventstore.set_period_policy('demo', 'month');
+            SELECT eventstore.append('demo-late', 'Happened', '{}', event_time => '2020-01-01')" >/dev/null
+    local exceptions
+    exceptions=$(metric eventstore_periods_open_exceptions 'category="demo"')
     kill "$exporter_pid" 2>/dev/null; wait "$exporter_pid" 2>/dev/null
 
     echo "scraped: eventstore_worker_up{job=sequencer} $up; projection lag before $lag_before, paused $lag_paused, resumed $lag_after"
@@ -46,6 +50,8 @@ run() {
     [ "$lag_before" = "0" ] || { echo "PROBLEM: lag before the pause should be 0"; status=1; }
     [ "$lag_paused" = "50" ] || { echo "PROBLEM: lag while paused should be 50"; status=1; }
     [ "$lag_after" = "0" ] || { echo "PROBLEM: lag after resuming should be 0"; status=1; }
+    echo "scraped: eventstore_periods_open_exceptions{category=demo} $exceptions after one late event"
+    [ "$exceptions" = "1" ] || { echo "PROBLEM: one late event for a closed period should be one open exception"; status=1; }
     [ $status -eq 0 ] || tail -20 "$CLUSTER_DIR/exporter.log"
     return $status
 }
