@@ -537,49 +537,14 @@ CREATE VIEW eventstore.projection_status AS
                 FROM eventstore.log_positions) q
     LEFT JOIN eventstore.projection_progress_rows() s ON s.name = p.name;
 
--- One row per measurement, for monitoring (docs/monitoring.md): lag in
--- events and seconds of the sequencer, the publisher and every projection.
-CREATE VIEW eventstore.metrics AS
-    SELECT 'eventstore_worker_up'::text AS metric, jsonb_build_object('job', w.job) AS labels,
-           (w.pid IS NOT NULL)::int::double precision AS value
-    FROM eventstore.worker_status w
-    UNION ALL
-    SELECT 'eventstore_worker_backing_off', jsonb_build_object('job', w.job),
-           (w.state = 'backing off after error')::int
-    FROM eventstore.worker_status w
-    UNION ALL
-    SELECT 'eventstore_sequenced_position', '{}'::jsonb, o.sequenced_position FROM eventstore.outbox_status o
-    UNION ALL
-    SELECT 'eventstore_published_position', '{}'::jsonb, o.published_position FROM eventstore.outbox_status o
-    UNION ALL
-    SELECT 'eventstore_publisher_lag_events', '{}'::jsonb, o.pending_events FROM eventstore.outbox_status o
-    UNION ALL
-    SELECT 'eventstore_publisher_lag_seconds', '{}'::jsonb,
-           coalesce(extract(epoch FROM o.oldest_pending_age), 0) FROM eventstore.outbox_status o
-    UNION ALL
-    SELECT 'eventstore_projection_position', jsonb_build_object('projection', p.name), p."position"
-    FROM eventstore.projection_status p
-    UNION ALL
-    SELECT 'eventstore_projection_lag_events', jsonb_build_object('projection', p.name), p.lag_events
-    FROM eventstore.projection_status p
-    UNION ALL
-    SELECT 'eventstore_projection_lag_seconds', jsonb_build_object('projection', p.name), p.lag_seconds
-    FROM eventstore.projection_status p
-    UNION ALL
-    SELECT 'eventstore_projection_events_per_second', jsonb_build_object('projection', p.name), p.events_per_second
-    FROM eventstore.projection_status p
-    UNION ALL
-    SELECT 'eventstore_projection_failed', jsonb_build_object('projection', p.name), (p.state = 'failed')::int
-    FROM eventstore.projection_status p;
-
 REVOKE ALL ON eventstore.projections, eventstore.projection_errors FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventstore.stamp_projection_owner(), eventstore.create_projection(text, regprocedure, text,
     text[], text[], name, text), eventstore.projection_row(text), eventstore.pause_projection(text),
     eventstore.resume_projection(text), eventstore.drop_projection(text), eventstore.rebuild_projection(text, boolean),
     eventstore.wait_for_projection(text, bigint, interval), eventstore.projection_progress_rows() FROM PUBLIC;
 
-GRANT SELECT ON eventstore.projections, eventstore.projection_errors, eventstore.projection_status,
-    eventstore.metrics TO eventstore_reader;
+GRANT SELECT ON eventstore.projections, eventstore.projection_errors, eventstore.projection_status
+TO eventstore_reader;
 GRANT EXECUTE ON FUNCTION eventstore.wait_for_projection(text, bigint, interval),
     eventstore.projection_progress_rows() TO eventstore_reader;
 -- Administrators register projections as themselves (the trigger sets the
@@ -1668,8 +1633,13 @@ CREATE VIEW eventstore.period_books_status AS
                 ELSE 0 END AS lag_events
     FROM eventstore.period_books_state st;
 
--- The metrics view gains the periods (the same rows as before, then these).
-CREATE OR REPLACE VIEW eventstore.metrics AS
+-- ---------------------------------------------------------------------------
+-- Metrics
+-- ---------------------------------------------------------------------------
+-- One row per measurement, for monitoring (docs/monitoring.md): lag in
+-- events and seconds of the sequencer, the publisher, every projection and
+-- the period books; open exceptions per category with a period policy.
+CREATE VIEW eventstore.metrics AS
     SELECT 'eventstore_worker_up'::text AS metric, jsonb_build_object('job', w.job) AS labels,
            (w.pid IS NOT NULL)::int::double precision AS value
     FROM eventstore.worker_status w
@@ -1708,4 +1678,4 @@ CREATE OR REPLACE VIEW eventstore.metrics AS
            (SELECT count(*) FROM eventstore.late_events l WHERE l.category = pp.category AND l.status = 'pending')
     FROM eventstore.period_policies pp;
 
-GRANT SELECT ON eventstore.period_books_status TO eventstore_reader;
+GRANT SELECT ON eventstore.period_books_status, eventstore.metrics TO eventstore_reader;
