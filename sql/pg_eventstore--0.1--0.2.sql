@@ -1420,45 +1420,41 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION eventstore.close_period(category text, period_start timestamptz, reason text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
+-- close_period and reopen_period: an admin moves one period, with a reason;
+-- the clock leaves the period alone from then on.
+CREATE FUNCTION eventstore.move_period_by_hand(category text, period_start timestamptz, reason text,
+                                               new_state text)
+RETURNS void
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     current_state text;
 BEGIN
     PERFORM eventstore.checked_period(category, period_start, reason);
-    IF period_start > now() THEN
+    IF new_state = 'closed' AND period_start > now() THEN
         RAISE EXCEPTION 'the period starting % has not begun', period_start USING ERRCODE = '22023';
     END IF;
     PERFORM eventstore.lock_period_rules(category);
     SELECT s.state INTO current_state FROM eventstore.period_state_at(category, period_start) s;
-    IF current_state = 'closed' THEN
-        RAISE EXCEPTION 'the period of "%" starting % is already closed', category, period_start
+    IF current_state = new_state THEN
+        RAISE EXCEPTION 'the period of "%" starting % is already %', category, period_start, new_state
             USING ERRCODE = '22023';
     END IF;
-    PERFORM eventstore.move_period(category, period_start, 'closed', reason, false, now());
+    PERFORM eventstore.move_period(category, period_start, new_state, reason, false, now());
     PERFORM eventstore.wake_worker_at_commit();
 END
 $$;
 
-CREATE FUNCTION eventstore.reopen_period(category text, period_start timestamptz, reason text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION eventstore.close_period(category text, period_start timestamptz, reason text) RETURNS void
+LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    current_state text;
-BEGIN
-    PERFORM eventstore.checked_period(category, period_start, reason);
-    PERFORM eventstore.lock_period_rules(category);
-    SELECT s.state INTO current_state FROM eventstore.period_state_at(category, period_start) s;
-    IF current_state = 'open' THEN
-        RAISE EXCEPTION 'the period of "%" starting % is open', category, period_start USING ERRCODE = '22023';
-    END IF;
-    PERFORM eventstore.move_period(category, period_start, 'open', reason, false, now());
-    PERFORM eventstore.wake_worker_at_commit();
-END
-$$;
+AS $$ SELECT eventstore.move_period_by_hand(category, period_start, reason, 'closed') $$;
+
+CREATE FUNCTION eventstore.reopen_period(category text, period_start timestamptz, reason text) RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT eventstore.move_period_by_hand(category, period_start, reason, 'open') $$;
 
 -- The exception workflow: one resolution per late event, recorded with who,
 -- when and why, and an event in the log (docs/periods.md).
@@ -1608,6 +1604,7 @@ REVOKE ALL ON FUNCTION eventstore.period_start_of(text, text, timestamptz),
     eventstore.apply_period_record(bigint), eventstore.count_period_books(integer),
     eventstore.set_period_policy(text, text, text, interval, interval, text[]),
     eventstore.drop_period_policy(text), eventstore.checked_period(text, timestamptz, text),
+    eventstore.move_period_by_hand(text, timestamptz, text, text),
     eventstore.close_period(text, timestamptz, text), eventstore.reopen_period(text, timestamptz, text),
     eventstore.resolve_late_event(bigint, text, text) FROM PUBLIC;
 GRANT SELECT ON eventstore.period_policies, eventstore.periods, eventstore.period_totals,
