@@ -986,6 +986,8 @@ CREATE TABLE eventstore.late_events (
     CHECK ((status = 'resolved') = (action IS NOT NULL))
 );
 CREATE INDEX late_events_period_idx ON eventstore.late_events (category, period_start);
+-- The exception queue: what still waits for a resolution (few, whatever the history).
+CREATE INDEX late_events_pending_idx ON eventstore.late_events (category, period_start) WHERE status = 'pending';
 
 -- The books: per period, every event by its event time (real time, late
 -- ones included, rejected ones and corrections not) and what the period
@@ -999,6 +1001,7 @@ CREATE TABLE eventstore.period_books (
     amount          numeric NOT NULL DEFAULT 0,   -- 0 when the policy has no amount_path
     counted_events  bigint NOT NULL DEFAULT 0,
     counted_amount  numeric NOT NULL DEFAULT 0,
+    late_events     bigint NOT NULL DEFAULT 0,    -- events that arrived after the period soft-closed or closed
     PRIMARY KEY (category, period_start)
 );
 CREATE TABLE eventstore.period_books_state (
@@ -1214,19 +1217,22 @@ BEGIN
         UPDATE eventstore.late_events l SET amount = t.amount
         FROM stretch t WHERE t.arrived_late_in IS NOT NULL AND l.event_id = t.event_id
     )
-    INSERT INTO eventstore.period_books AS b (category, period_start, events, amount, counted_events, counted_amount)
+    INSERT INTO eventstore.period_books AS b (category, period_start, events, amount, counted_events, counted_amount,
+                                              late_events)
     SELECT t.category, t.period_start,
            count(*) FILTER (WHERE NOT t.correction),
            coalesce(sum(t.amount) FILTER (WHERE NOT t.correction), 0),
            count(*) FILTER (WHERE t.arrived_late_in IS DISTINCT FROM 'closed'),
-           coalesce(sum(t.amount) FILTER (WHERE t.arrived_late_in IS DISTINCT FROM 'closed'), 0)
+           coalesce(sum(t.amount) FILTER (WHERE t.arrived_late_in IS DISTINCT FROM 'closed'), 0),
+           count(*) FILTER (WHERE t.arrived_late_in IS NOT NULL)
     FROM stretch t
     GROUP BY t.category, t.period_start
     ON CONFLICT ON CONSTRAINT period_books_pkey DO UPDATE SET
         events = b.events + excluded.events,
         amount = b.amount + excluded.amount,
         counted_events = b.counted_events + excluded.counted_events,
-        counted_amount = b.counted_amount + excluded.counted_amount;
+        counted_amount = b.counted_amount + excluded.counted_amount,
+        late_events = b.late_events + excluded.late_events;
 END
 $$;
 
@@ -1288,11 +1294,14 @@ DECLARE
     segment_start bigint;
     record_position bigint;
 BEGIN
-    -- Locked first, so a new policy (which locks this row too) is seen whole.
-    SELECT st.counted_through INTO from_position FROM eventstore.period_books_state st FOR UPDATE;
+    -- Nothing to count without a policy (a first policy counts its own past):
+    -- no lock then, so a store without periods writes nothing here.
     IF NOT EXISTS (SELECT FROM eventstore.period_policies) THEN
-        RETURN false;   -- nothing to count; a first policy counts its own past
+        RETURN false;
     END IF;
+    -- Locked before the policies are read again below, so a new policy
+    -- (which locks this row too) is seen whole.
+    SELECT st.counted_through INTO from_position FROM eventstore.period_books_state st FOR UPDATE;
     SELECT coalesce(max(lp.global_position), 0) INTO head FROM eventstore.log_positions lp;
     to_position := least(head, from_position + max_positions);
     IF to_position <= from_position THEN
@@ -1539,23 +1548,24 @@ END
 $$;
 
 -- What analysts and auditors read (docs/periods.md, "The views").
--- Every period a policy's category has touched: by a state change, an event
--- or a late event.
+-- Every period a policy's category has touched: by a state change or an
+-- event the books counted (late_events is counted by the books too; the
+-- open exceptions are read from the queue itself, through its partial
+-- index, so a resolution shows at once and a long history costs nothing).
 CREATE VIEW eventstore.periods AS
     SELECT k.category, k.period_start, x.period_end,
            coalesce(s.state, CASE WHEN x.period_end <= p.closed_through THEN 'closed' ELSE 'open' END) AS state,
            s.soft_closed_at, s.closed_at, s.close_position, s.close_hash,
-           coalesce(l.late_events, 0) AS late_events, coalesce(l.open_exceptions, 0) AS open_exceptions
+           coalesce(b.late_events, 0) AS late_events,
+           (SELECT count(*) FROM eventstore.late_events le
+            WHERE le.category = k.category AND le.period_start = k.period_start AND le.status = 'pending')
+               AS open_exceptions
     FROM (SELECT st.category, st.period_start FROM eventstore.period_states st
-          UNION SELECT b.category, b.period_start FROM eventstore.period_books b
-          UNION SELECT le.category, le.period_start FROM eventstore.late_events le) k
+          UNION SELECT bk.category, bk.period_start FROM eventstore.period_books bk) k
     JOIN eventstore.period_policies p ON p.category = k.category
     CROSS JOIN LATERAL (SELECT eventstore.period_end_of(p.period, p.time_zone, k.period_start) AS period_end) x
     LEFT JOIN eventstore.period_states s ON s.category = k.category AND s.period_start = k.period_start
-    LEFT JOIN (SELECT le.category, le.period_start, count(*) AS late_events,
-                      count(*) FILTER (WHERE le.status = 'pending') AS open_exceptions
-               FROM eventstore.late_events le GROUP BY le.category, le.period_start) l
-        ON l.category = k.category AND l.period_start = k.period_start;
+    LEFT JOIN eventstore.period_books b ON b.category = k.category AND b.period_start = k.period_start;
 
 -- Real time: per period, every event by its event time, late ones included
 -- (rejected ones and corrections not); and what the period counts now.

@@ -31,6 +31,16 @@ constexpr int kBooksStretch = 5000;
 /* How often the clock looks at the time: periods move at most this late. */
 constexpr long kClockIntervalMs = 1000;
 
+/*
+ * How often the books count under a steady load.  A count costs about the
+ * same for 5 positions as for 500 (0.7 ms against a fixed part of 0.3 ms),
+ * and the projector's rounds follow the sequencer's, every few events: the
+ * books counting every round cost +58 us of worker CPU per append and
+ * brought appends with periods to 0.93x of appends without.  Every 100 ms
+ * the books are still at most a few tenths of a second behind.
+ */
+constexpr long kBooksIntervalMs = 100;
+
 KeptPlan count_books_statement = {"SELECT eventstore.count_period_books($1)", 1, {INT4OID}};
 
 KeptPlan categories_statement = {
@@ -40,6 +50,7 @@ KeptPlan clock_statement = {
     "SELECT eventstore.run_period_clock(pg_catalog.now(), $1)", 1, {TEXTOID}};
 
 TimestampTz next_clock_run = 0;
+TimestampTz next_books_run = 0;
 
 /* Whether the extension in this database has periods (0.2 or later). */
 bool periods_installed()
@@ -95,11 +106,23 @@ void run_clock()
 
 }  // namespace
 
-bool keep_periods()
+long keep_periods()
 {
-    const bool more = count_books();
+    long sleep_ms = -1;
+    const TimestampTz now = GetCurrentTimestamp();
+    if (now >= next_books_run) {
+        const bool more = count_books();
+        next_books_run = more ? now : TimestampTzPlusMilliseconds(now, kBooksIntervalMs);
+        sleep_ms = more ? 0 : -1;
+    } else {
+        /* Woken by the sequencer before the interval is up: come back when it is. */
+        long seconds;
+        int microseconds;
+        TimestampDifference(now, next_books_run, &seconds, &microseconds);
+        sleep_ms = seconds * 1000 + microseconds / 1000 + 1;
+    }
     run_clock();
-    return more;
+    return sleep_ms;
 }
 
 }  // namespace eventstore::worker

@@ -18,11 +18,13 @@
 namespace eventstore::worker {
 
 /*
- * Counts the next stretch of the log into the period books and, at most
- * once a second, runs the period clock.  Returns true when more of the log
- * waits to be counted.  Runs its own short transactions; call outside any.
+ * Counts the next stretch of the log into the period books (at most every
+ * 100 ms unless more waits) and, at most once a second, runs the period
+ * clock.  Returns how long the job may sleep: 0 when more of the log waits
+ * to be counted, the rest of the interval when the books wait for it, -1
+ * when nothing does.  Runs its own short transactions; call outside any.
  */
-bool keep_periods();
+long keep_periods();
 
 }  // namespace eventstore::worker
 

@@ -40,23 +40,29 @@ namespace {
  */
 struct SideStep {
     const char *label;
-    bool (*run)(); /* returns whether more is due at once */
+    long (*run)(); /* returns how long the job may sleep: 0 more is due at once, -1 nothing is */
     long delay_ms;
     TimestampTz retry_at;
 };
-SideStep snapshots_step = {"snapshots", take_due_snapshots, 0, 0};
+
+long snapshots_when_due()
+{
+    return take_due_snapshots() ? 0 : -1;
+}
+
+SideStep snapshots_step = {"snapshots", snapshots_when_due, 0, 0};
 SideStep periods_step = {"periods", keep_periods, 0, 0};
 
-/* Runs the step unless it is backing off; an error backs it off, never the round. */
-bool run_side_step(SideStep &step)
+/* Runs the step unless it is backing off; an error backs it off, never the round. Returns its sleep. */
+long run_side_step(SideStep &step)
 {
     if (step.delay_ms > 0 && GetCurrentTimestamp() < step.retry_at)
-        return false;
+        return -1;
     MemoryContext caller = CurrentMemoryContext;
-    volatile bool more = false;
+    volatile long sleep_ms = -1;
     PG_TRY();
     {
-        more = step.run();
+        sleep_ms = step.run();
         step.delay_ms = 0;
     }
     PG_CATCH();
@@ -66,19 +72,32 @@ bool run_side_step(SideStep &step)
         FreeErrorData(error);
         step.delay_ms = next_backoff_ms(step.delay_ms);
         step.retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), step.delay_ms);
-        more = false;
+        sleep_ms = -1;
     }
     PG_END_TRY();
-    return more;
+    return sleep_ms;
+}
+
+/* The shorter of two sleeps, where -1 is "as long as the naptime". */
+long shorter_sleep(long a, long b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
 }
 
 /* Projections first (readers wait on them), then the aggregate snapshots that are due. */
 JobRound projecting_round()
 {
     const ProjectorRound round = project_once(sequenced_position());
-    const bool more_snapshots = !round.extension_missing && run_side_step(snapshots_step);
-    const bool more_periods = !round.extension_missing && run_side_step(periods_step);
-    return JobRound{round.more_to_do || more_snapshots || more_periods ? 0L : -1L, round.extension_missing};
+    if (round.extension_missing)
+        return JobRound{-1L, true};
+    long sleep_ms = round.more_to_do ? 0L : -1L;
+    sleep_ms = shorter_sleep(sleep_ms, run_side_step(snapshots_step));
+    sleep_ms = shorter_sleep(sleep_ms, run_side_step(periods_step));
+    return JobRound{sleep_ms, false};
 }
 
 const JobSteps kProjectorSteps = {
