@@ -86,8 +86,9 @@ SELECT eventstore.append('shift-1', 'Sold', '{"amount": 3}', event_time => now()
 SELECT stream_id, stream_version, period_start = date_trunc('day', now()) AS today, arrived_in, status
 FROM eventstore.late_events WHERE category = 'shift' ORDER BY id;
 
--- Applications cannot write the audit trail.
+-- Applications cannot write the audit trail, nor any stream of its category.
 SELECT test_error($$SELECT eventstore.append('$period-till', 'PeriodClosed', '{}')$$);
+SELECT test_error($$SELECT eventstore.append('$period', 'LateEventRejected', '{"late_event_id": 1}')$$);
 SELECT event_type, data->>'reason' AS reason, data->>'to_state' AS to_state
 FROM eventstore.events WHERE stream_id = '$period-till' AND event_type <> 'PeriodSoftClosed' ORDER BY stream_version;
 
@@ -164,6 +165,17 @@ SELECT state FROM eventstore.periods WHERE category = 'till' AND period_start = 
 SELECT test_error($$SELECT eventstore.set_period_policy('till', 'day', 'UTC', '7300 days', '7300 days', '{amount}')$$);
 SELECT eventstore.set_period_policy('till', 'month', 'UTC', '7300 days', '7400 days', '{amount}');
 SELECT max_delay FROM eventstore.period_policies WHERE category = 'till';
+-- Changing the policy keeps the books (resolutions included); a new
+-- amount_path counts them again, replaying the resolutions in log order.
+CALL count_books();
+SELECT period_start, events, amount, counted_events, counted_amount FROM eventstore.period_totals
+WHERE category = 'till' ORDER BY period_start;
+SELECT eventstore.set_period_policy('till', 'month', 'UTC', '7300 days', '7400 days', '{price}');
+SELECT eventstore.set_period_policy('till', 'month', 'UTC', '7300 days', '7400 days', '{amount}');
+CALL count_books();
+SELECT period_start, events, amount, counted_events, counted_amount FROM eventstore.period_totals
+WHERE category = 'till' ORDER BY period_start;
+SELECT period_start, events, amount FROM eventstore.period_totals_as_closed WHERE category = 'till';
 -- A new policy counts the category's past into its books.
 SELECT eventstore.append('cash-1', 'Counted', '{"amount": 5}', event_time => '2025-05-05 00:00+00');
 SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;

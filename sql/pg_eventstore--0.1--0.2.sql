@@ -1239,7 +1239,7 @@ $$;
 -- Applies one record of a '$period-' stream to the books: a close freezes
 -- what its period counts at exactly the close's position; a late event
 -- accepted into its reopened period starts counting there.
-CREATE FUNCTION eventstore.apply_period_record(at_position bigint) RETURNS void
+CREATE FUNCTION eventstore.apply_period_record(at_position bigint, only_category text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1248,7 +1248,11 @@ DECLARE
     ledger bytea;
 BEGIN
     SELECT (s.event).* INTO e FROM eventstore.sequenced_events s WHERE s.global_position = at_position;
-    IF e.event_type = 'PeriodClosed' THEN
+    IF only_category IS NOT NULL AND e.stream_id <> '$period-' || only_category THEN
+        RETURN;
+    END IF;
+    -- A recount of one category (a changed policy) leaves what closes froze as it was.
+    IF e.event_type = 'PeriodClosed' AND only_category IS NULL THEN
         SELECT lp.ledger_hash INTO ledger FROM eventstore.log_positions lp WHERE lp.global_position = at_position;
         UPDATE eventstore.period_states s
         SET close_position = at_position, close_hash = ledger,
@@ -1280,9 +1284,35 @@ BEGIN
 END
 $$;
 
+-- Counts positions (after_position, through_position] into the books,
+-- stopping at each '$period-' record to apply it in its place in the global
+-- order.  Only one category when only_category is given.
+CREATE FUNCTION eventstore.count_period_log(after_position bigint, through_position bigint,
+                                            only_category text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    segment_start bigint := after_position;
+    record_position bigint;
+BEGIN
+    FOR record_position IN
+        SELECT lp.global_position FROM eventstore.log_positions lp
+        WHERE lp.global_position > after_position AND lp.global_position <= through_position
+          AND lp.category = '$period'
+        ORDER BY lp.global_position
+    LOOP
+        PERFORM eventstore.count_period_stretch(segment_start, record_position - 1, only_category);
+        PERFORM eventstore.apply_period_record(record_position, only_category);
+        segment_start := record_position;
+    END LOOP;
+    PERFORM eventstore.count_period_stretch(segment_start, through_position, only_category);
+END
+$$;
+
 -- The worker's books step: counts up to max_positions further positions of
--- the sequenced log, stopping at each '$period-' record to apply it in
--- order.  Returns whether more is sequenced than it counted.
+-- the sequenced log.  Returns whether more is sequenced than it counted.
 CREATE FUNCTION eventstore.count_period_books(max_positions integer DEFAULT 5000) RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1291,8 +1321,6 @@ DECLARE
     from_position bigint;
     head bigint;
     to_position bigint;
-    segment_start bigint;
-    record_position bigint;
 BEGIN
     -- Nothing to count without a policy (a first policy counts its own past):
     -- no lock then, so a store without periods writes nothing here.
@@ -1307,17 +1335,7 @@ BEGIN
     IF to_position <= from_position THEN
         RETURN false;
     END IF;
-    segment_start := from_position;
-    FOR record_position IN
-        SELECT lp.global_position FROM eventstore.log_positions lp
-        WHERE lp.global_position > from_position AND lp.global_position <= to_position AND lp.category = '$period'
-        ORDER BY lp.global_position
-    LOOP
-        PERFORM eventstore.count_period_stretch(segment_start, record_position - 1);
-        PERFORM eventstore.apply_period_record(record_position);
-        segment_start := record_position;
-    END LOOP;
-    PERFORM eventstore.count_period_stretch(segment_start, to_position);
+    PERFORM eventstore.count_period_log(from_position, to_position);
     UPDATE eventstore.period_books_state SET counted_through = to_position;
     RETURN to_position < head;
 END
@@ -1379,9 +1397,13 @@ BEGIN
         max_delay = excluded.max_delay, amount_path = excluded.amount_path,
         closed_through = CASE WHEN p.period = excluded.period AND p.time_zone = excluded.time_zone
                               THEN p.closed_through ELSE excluded.closed_through END;
-    -- Count the category's past into the books (the worker counts the rest).
-    DELETE FROM eventstore.period_books b WHERE b.category = set_period_policy.category;
-    PERFORM eventstore.count_period_stretch(0, counted, category);
+    -- Count the category's past into the books (the worker counts the rest),
+    -- for a new policy or one that counts differently now.
+    IF existing.category IS NULL OR existing.period <> period OR existing.time_zone <> time_zone
+       OR existing.amount_path IS DISTINCT FROM amount_path THEN
+        DELETE FROM eventstore.period_books b WHERE b.category = set_period_policy.category;
+        PERFORM eventstore.count_period_log(0, counted, category);
+    END IF;
     PERFORM eventstore.run_period_clock(now(), category);
     PERFORM eventstore.wake_worker_at_commit();
 END
@@ -1611,7 +1633,8 @@ REVOKE ALL ON FUNCTION eventstore.period_start_of(text, text, timestamptz),
     eventstore.period_state_at(text, timestamptz),
     eventstore.move_period(text, timestamptz, text, text, boolean, timestamptz),
     eventstore.run_period_clock(timestamptz, text), eventstore.count_period_stretch(bigint, bigint, text),
-    eventstore.apply_period_record(bigint), eventstore.count_period_books(integer),
+    eventstore.apply_period_record(bigint, text), eventstore.count_period_log(bigint, bigint, text),
+    eventstore.count_period_books(integer),
     eventstore.set_period_policy(text, text, text, interval, interval, text[]),
     eventstore.drop_period_policy(text), eventstore.checked_period(text, timestamptz, text),
     eventstore.move_period_by_hand(text, timestamptz, text, text),

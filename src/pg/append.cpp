@@ -82,7 +82,13 @@ struct AppendRequest {
     bool period_record; /* the period audit trail, the one writer of '$period-' streams */
 };
 
-/* Streams of the period audit trail: only close, reopen, the clock and resolutions append there. */
+/*
+ * The category of the period audit trail: streams '$period-<category>'.
+ * Only close, reopen, the clock and resolutions append there; the period
+ * books read its records as the truth, so no application may write to any
+ * stream of the category ('$period' itself included).
+ */
+constexpr char kPeriodCategory[] = "$period";
 constexpr char kPeriodStreamPrefix[] = "$period-";
 
 /* "" for a single append, "event 3 of the batch: " inside a batch. */
@@ -213,13 +219,13 @@ void check_batch_size(const AppendRequest *request)
 void check_request(AppendRequest *request, bool in_batch)
 {
     check_stream_id(request->stream_id);
-    const int prefix_length = (int)strlen(kPeriodStreamPrefix);
-    if (!request->period_record && VARSIZE_ANY_EXHDR(request->stream_id) >= prefix_length &&
-        memcmp(VARDATA_ANY(request->stream_id), kPeriodStreamPrefix, prefix_length) == 0)
+    if (!request->period_record &&
+        stream_category(std::string_view(VARDATA_ANY(request->stream_id), VARSIZE_ANY_EXHDR(request->stream_id))) ==
+            kPeriodCategory)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("stream \"%s\" is reserved for the period audit trail",
                                abbreviate(text_to_cstring(request->stream_id))),
-                        errhint("Streams starting with \"$period-\" are written by close_period, reopen_period, "
+                        errhint("Streams of the category \"$period\" are written by close_period, reopen_period, "
                                 "resolve_late_event and the period clock only.")));
     if (request->expected_given && !expected_version_is_valid(request->expected_version))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -16,6 +16,7 @@ namespace eventstore::pg {
 
 int guc_max_event_size = 1024 * 1024;
 int guc_max_batch_size = 64 * 1024 * 1024;
+int guc_period_lock_timeout_ms = 2000;
 char *guc_database = nullptr;
 int guc_worker_naptime_ms = 1000;
 char *guc_kafka_bootstrap_servers = nullptr;
@@ -54,6 +55,12 @@ void define_gucs()
                             "Larger batches fail with SQLSTATE 54000 and store nothing; the call's memory "
                             "is about its input plus a few megabytes.",
                             &guc_max_batch_size, 64 * 1024 * 1024, 64, 1024 * 1024 * 1024, PGC_SUSET, GUC_UNIT_BYTE,
+                            nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_eventstore.period_lock_timeout",
+                            "Longest a period close, reopen, policy change or clock move waits for appends.",
+                            "Appends to the category queue behind a waiting change, so a change that an open "
+                            "append transaction holds up gives up after this long with SQLSTATE 55P03.",
+                            &guc_period_lock_timeout_ms, 2000, 1, 10 * 60 * 1000, PGC_USERSET, GUC_UNIT_MS,
                             nullptr, nullptr, nullptr);
     DefineCustomStringVariable("pg_eventstore.database",
                                "Database whose event log the background worker sequences.",

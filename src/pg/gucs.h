@@ -15,6 +15,9 @@ extern int guc_max_event_size;
 /* pg_eventstore.max_batch_size: bytes of data + metadata of all events of one append_batch call. */
 extern int guc_max_batch_size;
 
+/* pg_eventstore.period_lock_timeout: the longest a period change waits for appends in flight (ms). */
+extern int guc_period_lock_timeout_ms;
+
 /* pg_eventstore.database: the database the background worker serves (postmaster). */
 extern char *guc_database;
 

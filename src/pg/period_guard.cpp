@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/identifiers.h"
+#include "gucs.h"
 #include "kept_plan.h"
 #include "shared_memory.h"
 #include "spi_helpers.h"
@@ -22,7 +23,9 @@ extern "C" {
 #include "common/hashfn.h"
 #include "port/atomics.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -84,6 +87,47 @@ void lock_category(Oid lock_class, const char *category, int length, LOCKMODE mo
 {
     const uint32 key = hash_bytes(reinterpret_cast<const unsigned char *>(category), length);
     LockDatabaseObject(lock_class, key, 0, mode);
+}
+
+/*
+ * ACCESS EXCLUSIVE for a change, waiting at most
+ * pg_eventstore.period_lock_timeout (or the session's shorter lock_timeout).
+ * While a change waits, new appends to the category queue behind it; an
+ * append transaction left open would hold them all up for as long as the
+ * change waited, so the change gives up instead (55P03) and can be tried
+ * again.  In-flight appends of ordinary length are waited for.
+ */
+void lock_category_for_change(Oid lock_class, text *category)
+{
+    const int limit = (LockTimeout > 0 && LockTimeout < guc_period_lock_timeout_ms) ? LockTimeout
+                                                                                    : guc_period_lock_timeout_ms;
+    const int nest_level = NewGUCNestLevel();
+    (void)set_config_option("lock_timeout", psprintf("%d", limit), PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+                            0, false);
+    PG_TRY();
+    {
+        lock_category(lock_class, VARDATA_ANY(category), VARSIZE_ANY_EXHDR(category), AccessExclusiveLock);
+    }
+    PG_CATCH();
+    {
+        ErrorData *error = nullptr;
+        MemoryContext caller = MemoryContextSwitchTo(ErrorContext);
+        error = CopyErrorData();
+        MemoryContextSwitchTo(caller);
+        if (error->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+            PG_RE_THROW();
+        FlushErrorState();
+        ereport(ERROR, (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+                        errmsg("periods of category \"%s\" could not be changed: appends to it stayed in flight "
+                               "for %d ms",
+                               text_to_cstring(category), limit),
+                        errdetail("An append transaction to the category is still open; appends queue behind a "
+                                  "waiting period change, so the change gives up rather than hold them."),
+                        errhint("Find the open transaction in pg_stat_activity, or try again; "
+                                "pg_eventstore.period_lock_timeout sets how long a change waits.")));
+    }
+    PG_END_TRY();
+    AtEOXact_GUC(true, nest_level);
 }
 
 /* eventstore.period_policies, or InvalidOid before the extension is at 0.2. */
@@ -331,10 +375,12 @@ Datum eventstore_lock_period_rules(PG_FUNCTION_ARGS)
     const Oid lock_class = eventstore::pg::policies_relation();
     if (!OidIsValid(lock_class))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("eventstore.period_policies does not exist")));
-    eventstore::pg::lock_category(lock_class, VARDATA_ANY(category), VARSIZE_ANY_EXHDR(category),
-                                  exclusive ? AccessExclusiveLock : AccessShareLock);
-    if (!exclusive)
+    if (!exclusive) {
+        eventstore::pg::lock_category(lock_class, VARDATA_ANY(category), VARSIZE_ANY_EXHDR(category),
+                                      AccessShareLock);
         PG_RETURN_VOID();
+    }
+    eventstore::pg::lock_category_for_change(lock_class, category);
     if (!eventstore::pg::callback_registered) {
         RegisterXactCallback(eventstore::pg::on_transaction_end, nullptr);
         eventstore::pg::callback_registered = true;
