@@ -138,6 +138,15 @@ FROM eventstore.period_corrections WHERE category = 'till' ORDER BY late_event_i
 -- The corrections count where they were posted.
 SELECT counted_amount FROM eventstore.period_totals WHERE category = 'till' AND period_start = date_trunc('month', now());
 
+-- verify_all covers the closes: a close record rewritten in the table shows.
+SELECT ok FROM eventstore.verify_all();
+UPDATE eventstore.period_states SET close_hash = '\x00' WHERE category = 'till' AND state = 'closed';
+SELECT stream_id, ok, first_bad_version > 0 AS at_a_version, left(detail, 60) AS detail FROM eventstore.verify_all()
+WHERE NOT ok;
+UPDATE eventstore.period_states s SET close_hash = lp.ledger_hash
+FROM eventstore.log_positions lp WHERE lp.global_position = s.close_position AND s.category = 'till';
+SELECT ok FROM eventstore.verify_all();
+
 -- Roles: a writer appends (and makes late events) but cannot change periods
 -- or resolve; readers read the views.
 CREATE ROLE period_writer LOGIN IN ROLE eventstore_writer;

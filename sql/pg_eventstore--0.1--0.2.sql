@@ -160,6 +160,12 @@ BEGIN
         first_bad_version := r.first_bad_position; detail := 'ledger: ' || r.detail;
         RETURN NEXT;
     END LOOP;
+    FOR r IN SELECT * FROM eventstore.check_period_closes() LOOP
+        problem_found := true;
+        stream_id := r.stream_id; ok := false;
+        first_bad_version := r.first_bad_version; detail := r.detail;
+        RETURN NEXT;
+    END LOOP;
     SELECT count(*) INTO checked_events FROM eventstore.events;
     SELECT count(*) INTO checked_positions FROM eventstore.log_positions;
     IF NOT problem_found THEN
@@ -1311,6 +1317,31 @@ BEGIN
 END
 $$;
 
+-- verify_all's check of the period closes: each closed period's
+-- close_position must hold its PeriodClosed record in the log, and
+-- close_hash must be the ledger hash there (so the "as closed" totals can
+-- be reproduced from the log, and a rewritten close shows).
+CREATE FUNCTION eventstore.check_period_closes()
+RETURNS TABLE (stream_id text, first_bad_version bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT '$period-' || s.category, e.stream_version,
+           format('the close of period %s of "%s" says position %s and ledger hash %s, but the log has %s there',
+                  s.period_start, s.category, s.close_position, encode(s.close_hash, 'hex'),
+                  CASE WHEN lp.global_position IS NULL THEN 'no event'
+                       WHEN lp.ledger_hash IS DISTINCT FROM s.close_hash
+                           THEN 'ledger hash ' || encode(lp.ledger_hash, 'hex')
+                       ELSE format('%s %s of %s', e.event_type, e.stream_version, e.stream_id) END)
+    FROM eventstore.period_states s
+    LEFT JOIN eventstore.log_positions lp ON lp.global_position = s.close_position
+    LEFT JOIN eventstore.events e ON e.stream_id = lp.stream_id AND e.stream_version = lp.stream_version
+    WHERE s.state = 'closed' AND s.close_position IS NOT NULL
+      AND (lp.global_position IS NULL OR lp.ledger_hash IS DISTINCT FROM s.close_hash
+           OR e.stream_id <> '$period-' || s.category OR e.event_type <> 'PeriodClosed'
+           OR e.data ->> 'record_id' IS DISTINCT FROM s.close_event_id::text)
+$$;
+
 -- The worker's books step: counts up to max_positions further positions of
 -- the sequenced log.  Returns whether more is sequenced than it counted.
 CREATE FUNCTION eventstore.count_period_books(max_positions integer DEFAULT 5000) RETURNS boolean
@@ -1634,6 +1665,7 @@ REVOKE ALL ON FUNCTION eventstore.period_start_of(text, text, timestamptz),
     eventstore.move_period(text, timestamptz, text, text, boolean, timestamptz),
     eventstore.run_period_clock(timestamptz, text), eventstore.count_period_stretch(bigint, bigint, text),
     eventstore.apply_period_record(bigint, text), eventstore.count_period_log(bigint, bigint, text),
+    eventstore.check_period_closes(),
     eventstore.count_period_books(integer),
     eventstore.set_period_policy(text, text, text, interval, interval, text[]),
     eventstore.drop_period_policy(text), eventstore.checked_period(text, timestamptz, text),
