@@ -1676,6 +1676,7 @@ GRANT SELECT ON eventstore.period_policies, eventstore.periods, eventstore.perio
     eventstore.period_totals_as_closed, eventstore.period_corrections TO eventstore_reader;
 GRANT SELECT ON eventstore.period_states, eventstore.late_events, eventstore.period_books,
     eventstore.period_books_state TO eventstore_admin;
+GRANT EXECUTE ON FUNCTION eventstore.check_period_closes() TO eventstore_admin;
 GRANT EXECUTE ON FUNCTION eventstore.period_start_of(text, text, timestamptz),
     eventstore.period_end_of(text, text, timestamptz), eventstore.period_state_at(text, timestamptz)
 TO eventstore_reader;
