@@ -191,6 +191,30 @@ SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '3
 SELECT eventstore.set_period_policy('cash', 'year', 'UTC', '7300 days', '7300 days');
 CALL count_books();
 SELECT period_start, events, amount FROM eventstore.period_totals WHERE category = 'cash' ORDER BY period_start;
+-- A policy set in the transaction that appends applies to its appends; one
+-- rolled back applies to nothing.
+BEGIN;
+SELECT eventstore.set_period_policy('coin', 'month');
+SELECT eventstore.append('coin-1', 'Found', '{}', event_time => '2020-01-01') AS in_the_same_transaction;
+SELECT count(*) AS late_in_the_same_transaction FROM eventstore.late_events WHERE category = 'coin';
+ROLLBACK;
+SELECT eventstore.append('coin-1', 'Found', '{}', event_time => '2020-01-01') AS after_the_rollback;
+SELECT count(*) AS late_after_the_rollback FROM eventstore.late_events WHERE category = 'coin';
+-- A dropped and re-made policy starts clean: late events and resolutions
+-- recorded under the old one no longer count, and cannot be resolved.
+SELECT eventstore.set_period_policy('wk', 'week');
+SELECT eventstore.append('wk-1', 'Paid', '{}', event_time => '2020-01-01') AS late_under_weeks,
+       eventstore.append('wk-1', 'Paid', '{}', event_time => '2020-01-02') AS also_late;
+SELECT eventstore.resolve_late_event(id, 'reject', 'mistake') > 0 AS rejected
+FROM eventstore.late_events WHERE stream_id = 'wk-1' AND stream_version = 1;
+SELECT eventstore.drop_period_policy('wk');
+SELECT eventstore.set_period_policy('wk', 'month', 'UTC', '7300 days', '7300 days');
+CALL count_books();
+SELECT period_start, state, events, counted_events, late_events, open_exceptions
+FROM eventstore.period_totals WHERE category = 'wk' ORDER BY period_start;
+SELECT test_error(format($$SELECT eventstore.resolve_late_event(%s, 'reject', 'old')$$, id))
+FROM eventstore.late_events WHERE stream_id = 'wk-1' AND stream_version = 2;
+SELECT eventstore.drop_period_policy('wk');
 -- Dropping the policy keeps the records (late events, the audit trail).
 SELECT eventstore.drop_period_policy('cash');
 SELECT count(*) AS cash_periods FROM eventstore.periods WHERE category = 'cash';

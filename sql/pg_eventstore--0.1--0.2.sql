@@ -935,6 +935,10 @@ GRANT EXECUTE ON FUNCTION eventstore.register_upcaster(text, integer, regprocedu
 -- see src/pg/period_guard.cpp.
 CREATE TABLE eventstore.period_policies (
     category         text PRIMARY KEY,
+    -- A new id each time a policy is made (not when it is changed): late
+    -- events and their resolutions count only under the policy they were
+    -- recorded under, so a dropped and re-made policy starts clean.
+    policy_id        bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
     period           text NOT NULL CHECK (period IN ('day', 'week', 'month', 'quarter', 'year')),
     time_zone        text NOT NULL,
     soft_close_after interval NOT NULL,
@@ -988,6 +992,7 @@ CREATE TABLE eventstore.late_events (
     correction_version  bigint,           -- version of the CorrectionApplied in stream_id
     resolution_event_id uuid UNIQUE,      -- the event that records the resolution
     amount              numeric,          -- the event's amount, as the books counted it
+    policy_id           bigint NOT NULL,  -- the policy it was late under (period_policies.policy_id)
     recorded_at         timestamptz NOT NULL DEFAULT now(),
     CHECK ((status = 'resolved') = (action IS NOT NULL))
 );
@@ -1021,6 +1026,8 @@ INSERT INTO eventstore.period_books_state DEFAULT VALUES;
 SELECT pg_catalog.pg_extension_config_dump('eventstore.period_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('eventstore.period_states', '');
 SELECT pg_catalog.pg_extension_config_dump('eventstore.late_events', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.late_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('eventstore.period_policies_policy_id_seq', '');
 
 -- The period that holds t, and where a period that starts at `start` ends.
 CREATE FUNCTION eventstore.period_start_of(period text, time_zone text, t timestamptz) RETURNS timestamptz
@@ -1213,8 +1220,9 @@ BEGIN
         FROM eventstore.sequenced_events s
         JOIN eventstore.period_policies p ON p.category = s.category
         CROSS JOIN LATERAL eventstore.upcast(s.event) u
-        LEFT JOIN eventstore.late_events l ON l.event_id = u.event_id
+        LEFT JOIN eventstore.late_events l ON l.event_id = u.event_id AND l.policy_id = p.policy_id
         LEFT JOIN eventstore.late_events c ON c.resolution_event_id = u.event_id AND c.action = 'post_to_open_period'
+                                          AND c.policy_id = p.policy_id
         WHERE s.global_position > after_position AND s.global_position <= through_position
           AND (only_category IS NULL OR s.category = only_category)
     ),
@@ -1267,7 +1275,9 @@ BEGIN
         LEFT JOIN eventstore.period_books b
             ON b.category = e.data ->> 'category' AND b.period_start = (e.data ->> 'period_start')::timestamptz
         WHERE s.category = e.data ->> 'category' AND s.period_start = (e.data ->> 'period_start')::timestamptz
-          AND s.close_event_id = (e.data ->> 'record_id')::uuid;
+          AND s.close_event_id = (e.data ->> 'record_id')::uuid
+          -- Frozen once: a recount (after a restore) leaves what the close counted.
+          AND s.close_position IS NULL;
     ELSIF e.event_type IN ('LateEventAccepted', 'LateEventRejected') THEN
         -- Accepted into its reopened period: it counts there from now on.
         -- Rejected: out of real time, and out of what its period counts if
@@ -1277,10 +1287,11 @@ BEGIN
         SELECT l.category, l.period_start, x.events, x.events * coalesce(l.amount, 0), x.counted,
                x.counted * coalesce(l.amount, 0)
         FROM eventstore.late_events l
+        JOIN eventstore.period_policies pp ON pp.category = l.category AND pp.policy_id = l.policy_id
         CROSS JOIN LATERAL (SELECT CASE WHEN e.event_type = 'LateEventAccepted' THEN 0 ELSE -1 END AS events,
                                    CASE WHEN e.event_type = 'LateEventAccepted' THEN 1
                                         WHEN l.arrived_in = 'soft_closed' THEN -1 ELSE 0 END AS counted) x
-        WHERE l.id = (e.data ->> 'late_event_id')::bigint
+        WHERE l.id = (e.data ->> 'late_event_id')::bigint AND e.stream_id = '$period-' || l.category
         ON CONFLICT ON CONSTRAINT period_books_pkey DO UPDATE SET
             events = b.events + excluded.events,
             amount = b.amount + excluded.amount,
@@ -1544,6 +1555,11 @@ BEGIN
         RAISE EXCEPTION 'late event % is already resolved (%, by %)', id, late.action, late.resolved_by
             USING ERRCODE = '22023', DETAIL = format('Resolved at %s: %s', late.resolved_at, late.note);
     END IF;
+    IF NOT EXISTS (SELECT FROM eventstore.period_policies p
+                   WHERE p.category = late.category AND p.policy_id = late.policy_id) THEN
+        RAISE EXCEPTION 'late event % was recorded under a period policy of "%" that has since been dropped', id,
+            late.category USING ERRCODE = '22023';
+    END IF;
     IF action <> 'reject' AND late.arrived_in <> 'closed' THEN
         RAISE EXCEPTION 'late event % arrived in a soft-closed period and is counted there; it can only be rejected', id
             USING ERRCODE = '22023';
@@ -1611,8 +1627,8 @@ CREATE VIEW eventstore.periods AS
            s.soft_closed_at, s.closed_at, s.close_position, s.close_hash,
            coalesce(b.late_events, 0) AS late_events,
            (SELECT count(*) FROM eventstore.late_events le
-            WHERE le.category = k.category AND le.period_start = k.period_start AND le.status = 'pending')
-               AS open_exceptions
+            WHERE le.category = k.category AND le.period_start = k.period_start AND le.status = 'pending'
+              AND le.policy_id = p.policy_id) AS open_exceptions
     FROM (SELECT st.category, st.period_start FROM eventstore.period_states st
           UNION SELECT bk.category, bk.period_start FROM eventstore.period_books bk) k
     JOIN eventstore.period_policies p ON p.category = k.category
@@ -1738,7 +1754,8 @@ CREATE VIEW eventstore.metrics AS
     SELECT 'eventstore_period_books_lag_events', '{}'::jsonb, b.lag_events FROM eventstore.period_books_status b
     UNION ALL
     SELECT 'eventstore_period_open_exceptions', jsonb_build_object('category', pp.category),
-           (SELECT count(*) FROM eventstore.late_events l WHERE l.category = pp.category AND l.status = 'pending')
+           (SELECT count(*) FROM eventstore.late_events l
+            WHERE l.category = pp.category AND l.status = 'pending' AND l.policy_id = pp.policy_id)
     FROM eventstore.period_policies pp;
 
 GRANT SELECT ON eventstore.period_books_status, eventstore.metrics TO eventstore_reader;

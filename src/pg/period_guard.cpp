@@ -56,6 +56,8 @@ uint64 committed_changes()
 bool change_pending = false;
 bool callback_registered = false;
 
+void forget_cached_rules();
+
 /*
  * At commit the change is visible to new snapshots and the changer still
  * holds its ACCESS EXCLUSIVE lock: an append that waited for the lock finds
@@ -71,8 +73,12 @@ void on_transaction_end(XactEvent event, void *)
     if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) && change_pending && counter != nullptr)
         pg_atomic_fetch_add_u64(&counter->changes, 1);
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
-        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE) {
+        /* This backend may have cached its own change (see judge_event_times): read the rules afresh. */
+        if (change_pending)
+            forget_cached_rules();
         change_pending = false;
+    }
 }
 
 /* ---- the lock ---- */
@@ -104,16 +110,16 @@ void lock_category_for_change(Oid lock_class, text *category)
     const int nest_level = NewGUCNestLevel();
     (void)set_config_option("lock_timeout", psprintf("%d", limit), PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
                             0, false);
+    MemoryContext caller = CurrentMemoryContext;
     PG_TRY();
     {
         lock_category(lock_class, VARDATA_ANY(category), VARSIZE_ANY_EXHDR(category), AccessExclusiveLock);
     }
     PG_CATCH();
     {
-        ErrorData *error = nullptr;
-        MemoryContext caller = MemoryContextSwitchTo(ErrorContext);
-        error = CopyErrorData();
+        /* CopyErrorData must not run in ErrorContext: copy into the caller's context. */
         MemoryContextSwitchTo(caller);
+        ErrorData *error = CopyErrorData();
         if (error->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
             PG_RE_THROW();
         FlushErrorState();
@@ -124,7 +130,8 @@ void lock_category_for_change(Oid lock_class, text *category)
                         errdetail("An append transaction to the category is still open; appends queue behind a "
                                   "waiting period change, so the change gives up rather than hold them."),
                         errhint("Find the open transaction in pg_stat_activity, or try again; "
-                                "pg_eventstore.period_lock_timeout sets how long a change waits.")));
+                                "pg_eventstore.period_lock_timeout (or a shorter lock_timeout) sets how long a "
+                                "change waits.")));
     }
     PG_END_TRY();
     AtEOXact_GUC(true, nest_level);
@@ -225,6 +232,11 @@ void reload_cache(uint64 changes)
     cache.loaded = true;
 }
 
+void forget_cached_rules()
+{
+    cache.loaded = false;
+}
+
 const CachedCategory *find_category(const char *name, int length)
 {
     int low = 0;
@@ -248,10 +260,10 @@ const CachedCategory *find_category(const char *name, int length)
 
 KeptPlan insert_late_events_statement = {
     "INSERT INTO eventstore.late_events (event_id, stream_id, stream_version, category, event_time, period_start,"
-    "    period_end, arrived_in, status) "
+    "    period_end, arrived_in, status, policy_id) "
     "SELECT u.event_id, $1, u.version, p.category, u.event_time, b.start,"
     "    coalesce(u.period_end, eventstore.period_end_of(p.period, p.time_zone, b.start)),"
-    "    u.arrived_in, CASE u.arrived_in WHEN 'closed' THEN 'pending' ELSE 'accepted' END "
+    "    u.arrived_in, CASE u.arrived_in WHEN 'closed' THEN 'pending' ELSE 'accepted' END, p.policy_id "
     "FROM eventstore.period_policies p,"
     "    unnest($3, $4, $5, $6, $7, $8) AS u(event_id, version, event_time, period_start, period_end, arrived_in)"
     "    CROSS JOIN LATERAL (SELECT coalesce(u.period_start,"
@@ -284,7 +296,12 @@ PeriodVerdict *judge_event_times(text *stream_id, const TimestampTz *event_times
         lock_category(cache.lock_class, category.data(), (int)category.size(), AccessShareLock);
         /* Read before reloading: a change committing meanwhile moves it again, and the next append reloads. */
         const uint64 changes = committed_changes();
-        if (changes != 0 && changes == cache.changes)
+        /*
+         * A transaction that changed the rules itself (a policy set, then an
+         * append) reads them every time: its change moves the counter only
+         * at commit.
+         */
+        if (changes != 0 && changes == cache.changes && !change_pending)
             break;
         const Oid locked_class = cache.lock_class;
         reload_cache(changes);

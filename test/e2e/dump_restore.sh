@@ -60,6 +60,8 @@ sql "$source" "
                       1 + g % 2)::eventstore.new_event ORDER BY g), 0)
     FROM generate_series(1, 50) g;
     SELECT eventstore.append('account-1', 'Withdrawn', '{\"amount\": 20}', NULL, 2);
+    SELECT eventstore.set_period_policy('account', 'month', amount_path => '{amount}');
+    SELECT eventstore.append('account-2', 'Deposited', '{\"amount\": 5}', event_time => '2020-01-15');
 " >/dev/null || { echo "FAIL: appending to $source failed"; exit 1; }
 events=$(sql "$source" "SELECT count(*) FROM eventstore.events")
 echo "$events events in $(sql "$source" "SELECT count(*) FROM eventstore.streams") streams"
@@ -128,6 +130,8 @@ compare log_positions "SELECT global_position, stream_id, stream_version, catego
                        FROM eventstore.log_positions ORDER BY global_position"
 compare insert_seq "SELECT last_value, is_called FROM eventstore.insert_seq"
 compare extension_version "SELECT extversion FROM pg_extension WHERE extname = 'pg_eventstore'"
+compare period_policies "SELECT * FROM eventstore.period_policies ORDER BY category"
+compare late_events "SELECT * FROM eventstore.late_events ORDER BY id"
 [ "$(sql "$restored" "SELECT count(*) FROM eventstore.events")" = "$events" ] ||
     fail "restored database does not hold the $events events"
 
@@ -170,6 +174,16 @@ verify=$(sql "$restored" "SELECT ok FROM eventstore.verify_all()" 2>&1)
 # The source database did not change.
 [ "$(sql "$source" "SELECT eventstore.stream_version('account-1')")" = 3 ] ||
     fail "the source database's account-1 changed"
+
+echo "== periods go on in $restored: new late events and policies take fresh ids"
+late=$(sql "$restored" "SELECT eventstore.append('account-2', 'Deposited', '{\"amount\": 7}', event_time => '2020-02-01');
+                        SELECT count(*) FROM eventstore.late_events" 2>&1 | tail -1)
+[ "$late" = 2 ] && pass "a late event in the restored database is recorded beside the restored one" ||
+    fail "late events in the restored database after one more: $late (expected 2)"
+policy=$(sql "$restored" "SELECT eventstore.set_period_policy('order', 'month');
+                          SELECT count(DISTINCT policy_id) FROM eventstore.period_policies" 2>&1 | tail -1)
+[ "$policy" = 2 ] && pass "a new policy in the restored database gets its own id" ||
+    fail "policies in the restored database: $policy"
 
 echo "== the append-only guard came along"
 triggers=$(sql "$restored" "SELECT count(*) FROM pg_trigger
