@@ -1370,8 +1370,13 @@ BEGIN
         RETURN false;
     END IF;
     -- Locked before the policies are read again below, so a new policy
-    -- (which locks this row too) is seen whole.
-    SELECT st.counted_through INTO from_position FROM eventstore.period_books_state st FOR UPDATE;
+    -- (which locks this row too) is seen whole.  While a new policy counts
+    -- its past (holding the row), the books wait for the next round rather
+    -- than for the lock.
+    SELECT st.counted_through INTO from_position FROM eventstore.period_books_state st FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
     SELECT coalesce(max(lp.global_position), 0) INTO head FROM eventstore.log_positions lp;
     to_position := least(head, from_position + max_positions);
     IF to_position <= from_position THEN
@@ -1419,7 +1424,6 @@ BEGIN
         RAISE EXCEPTION 'amount_path must name a field, such as ''{amount}''' USING ERRCODE = '22023';
     END IF;
 
-    PERFORM eventstore.lock_period_rules(category);
     -- Serializes with the worker's books step, which then sees this policy whole.
     SELECT st.counted_through INTO counted FROM eventstore.period_books_state st FOR UPDATE;
     SELECT * INTO existing FROM eventstore.period_policies p WHERE p.category = set_period_policy.category;
@@ -1446,6 +1450,10 @@ BEGIN
         DELETE FROM eventstore.period_books b WHERE b.category = set_period_policy.category;
         PERFORM eventstore.count_period_log(0, counted, category);
     END IF;
+    -- Only now the category's period lock: appends to the category went on
+    -- during the count (10 s for a million past events); the policy applies
+    -- to appends from this commit on, and this waits for the ones in flight.
+    PERFORM eventstore.lock_period_rules(category);
     PERFORM eventstore.run_period_clock(now(), category);
     PERFORM eventstore.wake_worker_at_commit();
 END
