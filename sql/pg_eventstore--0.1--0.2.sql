@@ -1096,7 +1096,6 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    policy eventstore.period_policies;
     old_state text;
     period_end timestamptz;
     record_type text := CASE new_state WHEN 'soft_closed' THEN 'PeriodSoftClosed'
@@ -1104,7 +1103,6 @@ DECLARE
     record_id uuid := gen_random_uuid();
 BEGIN
     PERFORM eventstore.lock_period_rules(category);
-    SELECT * INTO policy FROM eventstore.period_policies p WHERE p.category = move_period.category;
     SELECT s.state, s.period_end INTO old_state, period_end
     FROM eventstore.period_state_at(category, period_start) s;
     INSERT INTO eventstore.period_states AS s (category, period_start, period_end, state, set_by_clock,
@@ -1128,7 +1126,8 @@ BEGIN
     PERFORM eventstore.append_period_record(category, record_type, jsonb_build_object(
         'record_id', record_id, 'category', category, 'period_start', period_start, 'period_end', period_end,
         'from_state', old_state, 'to_state', new_state, 'reason', reason,
-        'by', CASE WHEN by_clock THEN 'period clock' ELSE session_user::text END, 'at', clock_now));
+        'by', CASE WHEN by_clock THEN 'period clock' ELSE session_user::text END, 'at', clock_now,
+        'session_user', session_user::text));
 END
 $$;
 
@@ -1154,6 +1153,12 @@ DECLARE
 BEGIN
     IF clock_now IS NULL THEN
         RAISE EXCEPTION 'clock_now must not be NULL' USING ERRCODE = '22023';
+    END IF;
+    -- Running the clock ahead closes periods early without a reason: a
+    -- superuser's tool (tests), not an admin's; admins close with close_period.
+    IF clock_now > now() AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = session_user) THEN
+        RAISE EXCEPTION 'only a superuser may run the period clock ahead of the time'
+            USING ERRCODE = '42501', HINT = 'Close a period early with eventstore.close_period, with a reason.';
     END IF;
     FOR policy IN SELECT * FROM eventstore.period_policies p
                   WHERE only_category IS NULL OR p.category = only_category ORDER BY p.category LOOP
@@ -1291,7 +1296,10 @@ BEGIN
         CROSS JOIN LATERAL (SELECT CASE WHEN e.event_type = 'LateEventAccepted' THEN 0 ELSE -1 END AS events,
                                    CASE WHEN e.event_type = 'LateEventAccepted' THEN 1
                                         WHEN l.arrived_in = 'soft_closed' THEN -1 ELSE 0 END AS counted) x
-        WHERE l.id = (e.data ->> 'late_event_id')::bigint AND e.stream_id = '$period-' || l.category
+        -- Matched by the record's own event id, which resolve_late_event kept:
+        -- a record that did not come from it (say, written to a '$period'
+        -- stream before 0.2 reserved them) matches nothing.
+        WHERE l.resolution_event_id = e.event_id AND e.stream_id = '$period-' || l.category
         ON CONFLICT ON CONSTRAINT period_books_pkey DO UPDATE SET
             events = b.events + excluded.events,
             amount = b.amount + excluded.amount,
@@ -1364,9 +1372,14 @@ DECLARE
     head bigint;
     to_position bigint;
 BEGIN
-    -- Nothing to count without a policy (a first policy counts its own past):
-    -- no lock then, so a store without periods writes nothing here.
+    -- Nothing to count without a policy (the books start counting from where
+    -- they stopped once one exists), or when the books are at the head: no
+    -- lock then, so a store without periods, or an idle one, writes nothing.
     IF NOT EXISTS (SELECT FROM eventstore.period_policies) THEN
+        RETURN false;
+    END IF;
+    SELECT coalesce(max(lp.global_position), 0) INTO head FROM eventstore.log_positions lp;
+    IF head <= (SELECT st.counted_through FROM eventstore.period_books_state st) THEN
         RETURN false;
     END IF;
     -- Locked before the policies are read again below, so a new policy
@@ -1377,7 +1390,6 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    SELECT coalesce(max(lp.global_position), 0) INTO head FROM eventstore.log_positions lp;
     to_position := least(head, from_position + max_positions);
     IF to_position <= from_position THEN
         RETURN false;
@@ -1464,8 +1476,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM eventstore.lock_period_rules(coalesce(category, ''));
+    -- The books' row first, then the period lock: the order set_period_policy takes them in.
     PERFORM FROM eventstore.period_books_state FOR UPDATE;
+    PERFORM eventstore.lock_period_rules(coalesce(category, ''));
     DELETE FROM eventstore.period_policies p WHERE p.category = drop_period_policy.category;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'category "%" has no period policy', coalesce(category, 'NULL') USING ERRCODE = '42704';

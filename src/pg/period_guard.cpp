@@ -26,6 +26,7 @@ extern "C" {
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -162,6 +163,24 @@ struct PeriodCache {
 };
 PeriodCache cache;
 
+void forget_cached_rules()
+{
+    cache.loaded = false;
+}
+
+/*
+ * DROP EXTENSION drops eventstore.period_policies: every backend forgets
+ * its rules (and the lock class, that table's OID) when the invalidation
+ * arrives, at its next transaction or lock, even if no period change ever
+ * moves the counter again.
+ */
+void on_relcache_invalidation(Datum, Oid relation)
+{
+    if (relation == InvalidOid || relation == cache.lock_class)
+        forget_cached_rules();
+}
+bool relcache_callback_registered = false;
+
 /* Rows beyond what the horizon says, per category in bytewise order. */
 KeptPlan rules_statement = {
     "SELECT p.category, p.closed_through, s.period_start, s.period_end, s.state "
@@ -184,6 +203,10 @@ PeriodState state_from_text(const char *state)
 /* Reads the rules with a snapshot taken now (not the transaction's: under REPEATABLE READ it may predate a close). */
 void reload_cache(uint64 changes)
 {
+    if (!relcache_callback_registered) {
+        CacheRegisterRelcacheCallback(on_relcache_invalidation, (Datum)0);
+        relcache_callback_registered = true;
+    }
     if (cache.memory == nullptr)
         cache.memory = AllocSetContextCreate(TopMemoryContext, "pg_eventstore period rules", ALLOCSET_SMALL_SIZES);
     MemoryContextReset(cache.memory);
@@ -205,11 +228,11 @@ void reload_cache(uint64 changes)
         for (uint64 row = 0; row < rows; row++) {
             HeapTuple tuple = SPI_tuptable->vals[row];
             bool isnull;
-            const char *name = SPI_getvalue(tuple, desc, 1);
+            char *name = SPI_getvalue(tuple, desc, 1); /* palloc'd in the cache's memory */
             CachedCategory *current = cache.count > 0 ? &cache.categories[cache.count - 1] : nullptr;
             if (current == nullptr || strcmp(current->name, name) != 0) {
                 current = &cache.categories[cache.count++];
-                current->name = pstrdup(name);
+                current->name = name;
                 current->length = (int)strlen(name);
                 current->rule.has_horizon = true;
                 current->rule.closed_through = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 2, &isnull));
@@ -232,10 +255,6 @@ void reload_cache(uint64 changes)
     cache.loaded = true;
 }
 
-void forget_cached_rules()
-{
-    cache.loaded = false;
-}
 
 const CachedCategory *find_category(const char *name, int length)
 {
@@ -367,7 +386,14 @@ void record_late_events(text *stream_id, int64 first_version, const pg_uuid_t *e
                      PointerGetDatum(array_of(starts, span_nulls, late, TIMESTAMPTZOID)),
                      PointerGetDatum(array_of(ends, span_nulls, late, TIMESTAMPTZOID)),
                      PointerGetDatum(array_of(arrived, nullptr, late, TEXTOID))};
-    run_kept_plan(insert_late_events_statement, args, nullptr, false, 0, SPI_OK_INSERT);
+    /*
+     * With the snapshot the rules were read with (taken now, under the
+     * period lock): under REPEATABLE READ the transaction's own snapshot may
+     * predate the policy that made these events late.
+     */
+    if (SPI_execute_snapshot(kept_plan(insert_late_events_statement), args, nullptr, GetLatestSnapshot(),
+                             InvalidSnapshot, false, false, 0) != SPI_OK_INSERT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: recording late events failed")));
     if (SPI_processed != (uint64)late)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                         errmsg("pg_eventstore: recording %d late events stored %llu", late,

@@ -88,7 +88,7 @@ long shorter_sleep(long a, long b)
     return a < b ? a : b;
 }
 
-/* Projections first (readers wait on them), then the aggregate snapshots that are due. */
+/* Projections first (readers wait on them), then the aggregate snapshots that are due, then the periods. */
 JobRound projecting_round()
 {
     const ProjectorRound round = project_once(sequenced_position());
