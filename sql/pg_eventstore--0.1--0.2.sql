@@ -1638,8 +1638,8 @@ END
 $$;
 
 -- What analysts and auditors read (docs/periods.md, "The views").
--- Every period a policy's category has touched: by a state change or an
--- event the books counted (late_events is counted by the books too; the
+-- Every period a policy's category has touched: by a state change, a
+-- pending late event or an event the books counted (late_events is counted by the books too; the
 -- open exceptions are read from the queue itself, through its partial
 -- index, so a resolution shows at once and a long history costs nothing).
 CREATE VIEW eventstore.periods AS
@@ -1651,7 +1651,12 @@ CREATE VIEW eventstore.periods AS
             WHERE le.category = k.category AND le.period_start = k.period_start AND le.status = 'pending'
               AND le.policy_id = p.policy_id) AS open_exceptions
     FROM (SELECT st.category, st.period_start FROM eventstore.period_states st
-          UNION SELECT bk.category, bk.period_start FROM eventstore.period_books bk) k
+          UNION SELECT bk.category, bk.period_start FROM eventstore.period_books bk
+          -- A pending late event shows its period at once, before the books count it.
+          UNION SELECT le.category, le.period_start FROM eventstore.late_events le
+                WHERE le.status = 'pending'
+                  AND EXISTS (SELECT FROM eventstore.period_policies pp
+                              WHERE pp.category = le.category AND pp.policy_id = le.policy_id)) k
     JOIN eventstore.period_policies p ON p.category = k.category
     CROSS JOIN LATERAL (SELECT eventstore.period_end_of(p.period, p.time_zone, k.period_start) AS period_end) x
     LEFT JOIN eventstore.period_states s ON s.category = k.category AND s.period_start = k.period_start
