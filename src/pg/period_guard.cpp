@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/identifiers.h"
+#include "extension_relation.h"
 #include "gucs.h"
 #include "kept_plan.h"
 #include "shared_memory.h"
@@ -18,7 +19,6 @@
 
 extern "C" {
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "port/atomics.h"
@@ -27,7 +27,6 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
@@ -141,8 +140,7 @@ void lock_category_for_change(Oid lock_class, text *category)
 /* eventstore.period_policies, or InvalidOid before the extension is at 0.2. */
 Oid policies_relation()
 {
-    const Oid schema = get_namespace_oid("eventstore", true);
-    return OidIsValid(schema) ? get_relname_relid("period_policies", schema) : InvalidOid;
+    return extension_relation("period_policies");
 }
 
 /* ---- the cache ---- */

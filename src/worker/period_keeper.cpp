@@ -7,15 +7,13 @@
 
 #include "job_slot.h"
 #include "job_transaction.h"
+#include "pg/extension_relation.h"
 #include "pg/kept_plan.h"
 
 extern "C" {
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
@@ -66,9 +64,7 @@ TimestampTz next_books_run = 0;
 /* Whether the extension in this database has periods (0.2 or later). */
 bool periods_installed()
 {
-    const Oid schema = get_namespace_oid("eventstore", true);
-    return OidIsValid(get_extension_oid("pg_eventstore", true)) && OidIsValid(schema) &&
-           OidIsValid(get_relname_relid("period_policies", schema));
+    return OidIsValid(pg::extension_relation("period_policies"));
 }
 
 bool count_books()

@@ -20,18 +20,17 @@
 #include <cstring>
 
 #include "job_transaction.h"
+#include "pg/extension_relation.h"
 #include "pg/kept_plan.h"
 
 extern "C" {
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 }
 
 namespace eventstore::worker {
@@ -170,9 +169,7 @@ bool take_due_snapshots()
 {
     bool more = false;
     begin_job_transaction("pg_eventstore: taking snapshots");
-    const Oid schema = get_namespace_oid("eventstore", true);
-    if (!OidIsValid(get_extension_oid("pg_eventstore", true)) ||
-        !OidIsValid(get_relname_relid("aggregates", schema))) {
+    if (!OidIsValid(pg::extension_relation("aggregates"))) {
         commit_job_transaction();
         return false;
     }
