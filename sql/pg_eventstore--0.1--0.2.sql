@@ -20,26 +20,6 @@ COMMENT ON TABLE eventstore.sequencer_lock IS
 REVOKE ALL ON eventstore.sequencer_lock FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
--- Bounded reads
--- ---------------------------------------------------------------------------
--- A read builds its whole result before the first row reaches the caller, so
--- max_count bounds the memory (and temporary file) one call can take.  A
--- max_count of 2^31-1 took 0.9 s and a 38 MB temporary file with LIMIT 1 on
--- a 200,000-event log.  Page with after_position / from_version instead.
-CREATE OR REPLACE FUNCTION eventstore.check_max_count(max_count integer) RETURNS void
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF max_count IS NULL OR max_count <= 0 OR max_count > 10000 THEN
-        RAISE EXCEPTION 'max_count must be between 1 and 10000, got %', coalesce(max_count::text, 'NULL')
-            USING ERRCODE = '22023',
-                  HINT = 'Read a longer stretch page by page: pass the last position (or version) you got.';
-    END IF;
-END
-$$;
-
--- ---------------------------------------------------------------------------
 -- publish(): the key and the headers count toward the size limit
 -- ---------------------------------------------------------------------------
 -- 0.1 measured only the payload, so a 10 MB key or header was accepted.
@@ -758,15 +738,14 @@ BEGIN
         END LOOP;
         known_version := low;
     END IF;
-    SELECT array_agg(eventstore.upcast(ROW(p.global_position, e.stream_id, e.stream_version, e.event_id,
-                         e.event_type, e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
-                         e.hash)::eventstore.event_record) ORDER BY e.stream_version)
-    INTO events
-    FROM eventstore.events e
-    LEFT JOIN eventstore.log_positions p ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version
-    WHERE e.stream_id = stream AND e.stream_version > load_state.version
-      AND (known_version IS NULL OR e.stream_version <= known_version)
-      AND (as_of IS NULL OR e.event_time <= as_of);
+    -- read_stream: the events upcast, with their positions, in one index
+    -- walk whatever plan this statement gets (docs/performance.md).
+    IF known_version IS NULL OR known_version > version THEN
+        SELECT array_agg(r ORDER BY r.stream_version) INTO events
+        FROM eventstore.read_stream(stream, version + 1,
+                                    coalesce(least(known_version - version, 2147483647), 2147483647)::integer) r
+        WHERE as_of IS NULL OR r.event_time <= as_of;
+    END IF;
     IF events IS NOT NULL THEN
         state := eventstore.apply_fold(aggregate.fold, state, events);
         version := events[array_length(events, 1)].stream_version;
@@ -844,76 +823,39 @@ END
 $$;
 
 -- The read functions deliver upcast events (the stored rows never change).
+-- They are C (src/pg/log_reader.cpp): each walks the indexes in a fixed
+-- plan, so no plan cache mode can turn a stream read quadratic, and the rows
+-- are upcast without a call per row.  The caller still needs SELECT on
+-- events and log_positions (eventstore_reader has it), checked as a query
+-- would.
 CREATE OR REPLACE FUNCTION eventstore.read_stream(
     stream_id    text,
     from_version bigint DEFAULT 1,
     max_count    integer DEFAULT 1000)
 RETURNS SETOF eventstore.event_record
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM eventstore.required('stream_id', stream_id);
-    IF from_version IS NULL OR from_version < 1 THEN
-        RAISE EXCEPTION 'from_version must be 1 or more, got %', coalesce(from_version::text, 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
-    PERFORM eventstore.check_max_count(max_count);
-    RETURN QUERY
-        SELECT u.*
-        FROM eventstore.events e
-        LEFT JOIN eventstore.log_positions p
-               ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version
-        CROSS JOIN LATERAL eventstore.upcast(ROW(p.global_position, e.stream_id, e.stream_version, e.event_id,
-                               e.event_type, e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
-                               e.hash)::eventstore.event_record) u
-        WHERE e.stream_id = read_stream.stream_id AND e.stream_version >= from_version
-        ORDER BY e.stream_version
-        LIMIT max_count;
-END
-$$;
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_read_stream';
 
 CREATE OR REPLACE FUNCTION eventstore.read_all(
     after_position bigint DEFAULT 0,
     max_count      integer DEFAULT 1000)
 RETURNS SETOF eventstore.event_record
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM eventstore.check_after_position(after_position);
-    PERFORM eventstore.check_max_count(max_count);
-    RETURN QUERY
-        SELECT u.*
-        FROM (SELECT s.event FROM eventstore.sequenced_events s
-              WHERE s.global_position > after_position
-              ORDER BY s.global_position LIMIT max_count) s
-        CROSS JOIN LATERAL eventstore.upcast(s.event) u
-        ORDER BY u.global_position;
-END
-$$;
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_read_all';
 
 CREATE OR REPLACE FUNCTION eventstore.read_category(
     category       text,
     after_position bigint DEFAULT 0,
     max_count      integer DEFAULT 1000)
 RETURNS SETOF eventstore.event_record
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM eventstore.required('category', category);
-    PERFORM eventstore.check_after_position(after_position);
-    PERFORM eventstore.check_max_count(max_count);
-    RETURN QUERY
-        SELECT u.*
-        FROM (SELECT s.event FROM eventstore.sequenced_events s
-              WHERE s.category = read_category.category AND s.global_position > after_position
-              ORDER BY s.global_position LIMIT max_count) s
-        CROSS JOIN LATERAL eventstore.upcast(s.event) u
-        ORDER BY u.global_position;
-END
-$$;
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_read_category';
+
+-- max_count is any positive number: a C read stops where the rows end, so
+-- 2^31-1 costs what the rows there are cost (as PL/pgSQL it planned a sort
+-- of the whole log, and 0.2 had capped it at 10000 for that).  The check
+-- lives in log_reader.cpp now.
+DROP FUNCTION eventstore.check_max_count(integer);
 
 REVOKE ALL ON eventstore.upcasters FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventstore.upcast(eventstore.event_record),

@@ -35,6 +35,8 @@ extern "C" {
 
 #include <cstring>
 
+#include "upcast.h"
+
 namespace {
 
 struct Upcaster {
@@ -105,36 +107,24 @@ constexpr int kData = 6;
 
 }  // namespace
 
-extern "C" {
+namespace eventstore::pg {
 
-PG_FUNCTION_INFO_V1(eventstore_upcast);
-
-Datum eventstore_upcast(PG_FUNCTION_ARGS)
+bool upcasters_registered()
 {
-    if (PG_ARGISNULL(0))
-        PG_RETURN_NULL();
-    HeapTupleHeader event = PG_GETARG_HEAPTUPLEHEADER(0);
+    load_upcasters();
+    return cache.count > 0;
+}
+
+void upcast_event_values(Datum *values, bool *nulls)
+{
     load_upcasters();
     if (cache.count == 0)
-        PG_RETURN_HEAPTUPLEHEADER(event);
-
-    TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(event), HeapTupleHeaderGetTypMod(event));
-    HeapTupleData tuple;
-    tuple.t_len = HeapTupleHeaderGetDatumLength(event);
-    ItemPointerSetInvalid(&tuple.t_self);
-    tuple.t_tableOid = InvalidOid;
-    tuple.t_data = event;
-    Datum *values = (Datum *)palloc(sizeof(Datum) * desc->natts);
-    bool *nulls = (bool *)palloc(sizeof(bool) * desc->natts);
-    heap_deform_tuple(&tuple, desc, values, nulls);
-
+        return;
     const char *event_type = nulls[kEventType] ? "" : TextDatumGetCString(values[kEventType]);
     int32 version = nulls[kSchemaVersion] ? 1 : DatumGetInt32(values[kSchemaVersion]);
     const Upcaster *upcaster = find_upcaster(event_type, version);
-    if (upcaster == nullptr) {
-        ReleaseTupleDesc(desc);
-        PG_RETURN_HEAPTUPLEHEADER(event);
-    }
+    if (upcaster == nullptr)
+        return;
     Datum data = values[kData];
     Oid saved_user;
     int saved_context;
@@ -164,6 +154,37 @@ Datum eventstore_upcast(PG_FUNCTION_ARGS)
     values[kData] = data;
     values[kSchemaVersion] = Int32GetDatum(version);
     nulls[kSchemaVersion] = false;
+}
+
+}  // namespace eventstore::pg
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(eventstore_upcast);
+
+Datum eventstore_upcast(PG_FUNCTION_ARGS)
+{
+    if (PG_ARGISNULL(0))
+        PG_RETURN_NULL();
+    HeapTupleHeader event = PG_GETARG_HEAPTUPLEHEADER(0);
+    if (!eventstore::pg::upcasters_registered())
+        PG_RETURN_HEAPTUPLEHEADER(event);
+
+    TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(event), HeapTupleHeaderGetTypMod(event));
+    HeapTupleData tuple;
+    tuple.t_len = HeapTupleHeaderGetDatumLength(event);
+    ItemPointerSetInvalid(&tuple.t_self);
+    tuple.t_tableOid = InvalidOid;
+    tuple.t_data = event;
+    Datum *values = (Datum *)palloc(sizeof(Datum) * desc->natts);
+    bool *nulls = (bool *)palloc(sizeof(bool) * desc->natts);
+    heap_deform_tuple(&tuple, desc, values, nulls);
+    const Datum data_before = values[kData];
+    eventstore::pg::upcast_event_values(values, nulls);
+    if (values[kData] == data_before) {
+        ReleaseTupleDesc(desc);
+        PG_RETURN_HEAPTUPLEHEADER(event);
+    }
     HeapTuple upcast = heap_form_tuple(desc, values, nulls);
     ReleaseTupleDesc(desc);
     PG_RETURN_DATUM(HeapTupleGetDatum(upcast));
