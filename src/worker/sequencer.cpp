@@ -70,27 +70,32 @@ constexpr long kChunkEvents = 10000;
 constexpr Oid kSnapshotTypeOid = 5038; /* pg_snapshot */
 
 /*
- * The events of S(k) not in S(k-1).  Planned for each round's snapshots
- * (a custom plan): the xid range is then a short index scan.  A generic plan
- * (which PostgreSQL switches to after five runs) cannot see the range and
- * scans the whole log, so rounds slowed down as the log grew.
+ * The events of S(k) not in S(k-1), given as $3 and $4, within the xid
+ * range [$1, $2) = [xmin of S(k-1), xmax of S(k)).  Planned once, whatever
+ * the values (a generic plan): the bounds are plain xid8 parameters, so the
+ * plan is a range scan of events_xid_idx however large the log is, and
+ * rounds no longer spend 1.3 ms planning for 0.3 ms of execution, as a
+ * custom plan per round did.  OFFSET 0 keeps the "no position yet" check a
+ * probe per candidate event: as an anti join, a plan made for a large
+ * guessed batch could hash the whole of log_positions.  The category comes
+ * from the stream id (the part before the first '-'), not from a join.
  */
 KeptPlan delta_batch_statement = {
-    "SELECT e.stream_id, e.stream_version, s.category, e.hash "
-    "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
-    "WHERE e.xid >= pg_catalog.pg_snapshot_xmin($1) AND e.xid < pg_catalog.pg_snapshot_xmax($2) "
-    "  AND pg_catalog.pg_visible_in_snapshot(e.xid, $2) AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
+    "SELECT e.stream_id, e.stream_version, pg_catalog.split_part(e.stream_id, '-', 1), e.hash "
+    "FROM eventstore.events e "
+    "WHERE e.xid >= $1 AND e.xid < $2 "
+    "  AND pg_catalog.pg_visible_in_snapshot(e.xid, $4) AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3) "
     "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
-    "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
+    "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version OFFSET 0) "
     "ORDER BY e.insert_seq, e.stream_version",
-    2,
-    {kSnapshotTypeOid, kSnapshotTypeOid},
-    CURSOR_OPT_CUSTOM_PLAN};
+    4,
+    {XID8OID, XID8OID, kSnapshotTypeOid, kSnapshotTypeOid},
+    CURSOR_OPT_GENERIC_PLAN};
 
 /* Bootstrap (no stored snapshot): every visible event without a position. */
 KeptPlan bootstrap_batch_statement = {
-    "SELECT e.stream_id, e.stream_version, s.category, e.hash "
-    "FROM eventstore.events e JOIN eventstore.streams s ON s.stream_id = e.stream_id "
+    "SELECT e.stream_id, e.stream_version, pg_catalog.split_part(e.stream_id, '-', 1), e.hash "
+    "FROM eventstore.events e "
     "WHERE pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
     "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
     "                  WHERE p.stream_id = e.stream_id AND p.stream_version = e.stream_version) "
@@ -225,11 +230,15 @@ SequencerRound sequence_committed_events()
      * first) would mark events committed in between as done without
      * sequencing them.
      */
-    Datum delta_args[2] = {previous, current};
-    Datum bootstrap_args[1] = {current};
-    Portal cursor = previous_is_null
-                        ? SPI_cursor_open(nullptr, kept_plan(bootstrap_batch_statement), bootstrap_args, nullptr, false)
-                        : SPI_cursor_open(nullptr, kept_plan(delta_batch_statement), delta_args, nullptr, false);
+    Portal cursor;
+    if (previous_is_null) {
+        Datum bootstrap_args[1] = {current};
+        cursor = SPI_cursor_open(nullptr, kept_plan(bootstrap_batch_statement), bootstrap_args, nullptr, false);
+    } else {
+        Datum delta_args[4] = {DirectFunctionCall1(pg_snapshot_xmin, previous),
+                               DirectFunctionCall1(pg_snapshot_xmax, current), previous, current};
+        cursor = SPI_cursor_open(nullptr, kept_plan(delta_batch_statement), delta_args, nullptr, false);
+    }
     for (;;) {
         SPI_cursor_fetch(cursor, true, kChunkEvents);
         const uint64 fetched = SPI_processed;
