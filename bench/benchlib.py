@@ -8,6 +8,9 @@ and PGUSER say where) and uses:
   bench.compare(case, ours, baseline, ...) run pgbench for both sides,
                                            alternately, and record a row with
                                            rates, latencies, ratio and verdict
+  bench.measure(case, {name: side}, ...)   the same rounds over any number of
+  bench.ratio_row(case, measured, a, b)    sides (optionally with the WAL each
+                                           wrote), then a row per pair
   bench.pgbench(...) / bench.record(...)   lower level, for scenarios that
                                            measure something other than a
                                            pgbench ratio (sequencer_lag.py,
@@ -51,7 +54,8 @@ PAYLOAD = json.dumps({
 })
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))  # per side and round
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))     # ours/baseline pairs per case
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))     # runs of each side per case
+
 
 # Settings recorded with every result, whatever their source.
 REPORTED_SETTINGS = [
@@ -141,14 +145,16 @@ class Side:
                    for scripts whose transactions may store nothing (a
                    conflict that was caught); overrides events_per_tx.
     defines:       extra pgbench variables (-D name=value).
+    env:           extra environment for pgbench (e.g. PGOPTIONS).
     """
 
-    def __init__(self, script, events_per_tx=1, count_events=None, defines=None, label=None):
+    def __init__(self, script, events_per_tx=1, count_events=None, defines=None, label=None, env=None):
         self.script = script
         self.events_per_tx = events_per_tx
         self.count_events = count_events
         self.defines = defines or {}
         self.label = label or Path(script).stem
+        self.env = env or {}
 
 
 class PgbenchResult:
@@ -230,10 +236,19 @@ class Bench:
         self.wait_for_sequencer()
         self.sql("CHECKPOINT")
 
+    def wal_lsn(self):
+        """The end of the WAL inserted so far (pg_current_wal_insert_lsn:
+        unlike pg_current_wal_lsn it also counts records not yet written
+        out, so nothing a run inserted is left for the next one)."""
+        return self.value("SELECT pg_current_wal_insert_lsn()::text")
+
+    def wal_bytes_since(self, lsn):
+        return int(self.value("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::pg_lsn)", (lsn,)))
+
     # ---- pgbench -------------------------------------------------------------
 
     def pgbench(self, script, clients, seconds=None, tag=None, defines=None, rate=None,
-                sample=None, sample_every=0.5):
+                sample=None, sample_every=0.5, env=None):
         """Runs bench/pgbench/SCRIPT with -c/-j CLIENTS for SECONDS.
 
         Prepared statements (-M prepared) on both sides: an application
@@ -241,6 +256,7 @@ class Bench:
         rate:   pgbench --rate (transactions/s over all clients), or None.
         sample: optional fn() called every sample_every seconds while pgbench
                 runs; its values come back as result.samples [(t, value)].
+        env:    extra environment variables for pgbench (PGOPTIONS).
         """
         seconds = seconds or SECONDS
         self.run_count += 1
@@ -256,7 +272,8 @@ class Bench:
         for name, value in variables.items():
             command += ["-D", f"{name}={value}"]
         started = time.time()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env=dict(os.environ, **(env or {})))
         samples = []
         if sample:
             next_at = started
@@ -305,47 +322,89 @@ class Bench:
         pool every transaction of every round.  target_ratio: the row is met
         when ours / baseline >= target_ratio; None = report only.
         """
-        sides = {"ours": ours, "baseline": baseline}
-        rates = {"ours": [], "baseline": []}
-        latencies = {"ours": [], "baseline": []}
-        totals = {name: {"transactions": 0, "events": 0, "worker_loops": 0} for name in sides}
+        measured = self.measure(case, {"baseline": baseline, "ours": ours}, clients, unit=unit)
+        return self.ratio_row(case, measured, "ours", "baseline", target_ratio, unit, note)
+
+    def measure(self, case, sides, clients, seconds=None, wal=False, unit="events/s"):
+        """Runs every side of `sides` ({name: Side}) once per round, ROUNDS
+        rounds, in the given order in odd rounds and in reverse in even ones
+        (with two sides, the ABBA order of compare()); each run starts
+        quiesced.  Records nothing: ratio_row() makes rows from the result.
+
+        wal: also measure the WAL each side wrote, from the insert LSN before
+        the run to the one after it once the sequencer has given every event
+        of the run its position, so that our side includes the sequencer's
+        WAL.  Returns {name: {side, clients, rate (mean of rates), rates,
+        latencies, totals, and with wal wal_per_event}}; totals has
+        transactions, events, worker_loops, runs, seconds and with wal
+        wal_bytes.
+        """
+        seconds = seconds or SECONDS
+        names = list(sides)
+        measured = {name: {"side": side, "rates": [], "latencies": [],
+                           "totals": {"transactions": 0, "events": 0, "worker_loops": 0, "runs": 0,
+                                      "seconds": seconds, **({"wal_bytes": 0} if wal else {})}}
+                    for name, side in sides.items()}
         case_index = len(self.rows) + 1
         for round_number in range(1, ROUNDS + 1):
-            order = ["baseline", "ours"] if round_number % 2 else ["ours", "baseline"]
-            for name in order:
-                side = sides[name]
+            for name in names if round_number % 2 else names[::-1]:
+                side, stats = sides[name], measured[name]
                 tag = f"{self.scenario}_{case_index}_{name}{round_number}"
                 self.quiesce()
                 loops_before = self.worker_loops()
-                result = self.pgbench(side.script, clients, tag=tag, defines=side.defines)
-                totals[name]["worker_loops"] += self.worker_loops() - loops_before
+                lsn_before = self.wal_lsn() if wal else None
+                result = self.pgbench(side.script, clients, seconds=seconds, tag=tag, defines=side.defines,
+                                      env=side.env)
+                if wal:
+                    self.wait_for_sequencer()
+                    stats["totals"]["wal_bytes"] += self.wal_bytes_since(lsn_before)
+                stats["totals"]["worker_loops"] += self.worker_loops() - loops_before
                 if side.count_events:
                     events = side.count_events(self, tag)
                 else:
                     events = result.transactions * side.events_per_tx
                 per_tx = events / result.transactions if result.transactions else 0
                 rate = result.tps * per_tx
-                rates[name].append(rate)
-                latencies[name].extend(result.latencies_ms)
-                totals[name]["transactions"] += result.transactions
-                totals[name]["events"] += events
+                stats["rates"].append(rate)
+                stats["latencies"].extend(result.latencies_ms)
+                stats["totals"]["transactions"] += result.transactions
+                stats["totals"]["events"] += events
+                stats["totals"]["runs"] += 1
                 print(f"    {case}: {name:8s} round {round_number}: {rate:10.1f} {unit}"
                       f" ({result.tps:.1f} tps, {result.transactions} transactions)", flush=True)
         self.quiesce()
-        ours_rate = sum(rates["ours"]) / len(rates["ours"])
-        baseline_rate = sum(rates["baseline"]) / len(rates["baseline"])
-        ratio = ours_rate / baseline_rate if baseline_rate else None
+        for stats in measured.values():
+            stats["clients"] = clients
+            stats["rate"] = sum(stats["rates"]) / len(stats["rates"])
+            totals = stats["totals"]
+            if wal and totals["events"]:
+                stats["wal_per_event"] = totals["wal_bytes"] / totals["events"]
+        return measured
+
+    def ratio_row(self, case, measured, ours, baseline, target_ratio=None, unit="events/s", note="",
+                  worker_note=None):
+        """Records the row of side `ours` against side `baseline` of one
+        measure() result (its keys).  worker_note: add the events per worker
+        round to the note; by default for the side named "ours" only (the
+        worker also runs, idle, while the others do), False for sides that
+        append nothing."""
+        mine, theirs = measured[ours], measured[baseline]
+        ratio = mine["rate"] / theirs["rate"] if theirs["rate"] else None
         row = {
-            "case": case, "unit": unit, "clients": clients,
-            "ours": ours_rate, "baseline": baseline_rate, "ratio": ratio,
-            "ours_label": ours.label, "baseline_label": baseline.label,
-            "ours_runs": rates["ours"], "baseline_runs": rates["baseline"],
-            "ours_latency_ms": percentiles(latencies["ours"]),
-            "baseline_latency_ms": percentiles(latencies["baseline"]),
-            "ours_totals": totals["ours"], "baseline_totals": totals["baseline"],
-            "duration": f"{ROUNDS} x {SECONDS} s per side",
-            "note": self.rounds_note(totals["ours"], note),
+            "case": case, "unit": unit, "clients": mine["clients"],
+            "ours": mine["rate"], "baseline": theirs["rate"], "ratio": ratio,
+            "ours_label": mine["side"].label, "baseline_label": theirs["side"].label,
+            "ours_runs": mine["rates"], "baseline_runs": theirs["rates"],
+            "ours_latency_ms": percentiles(mine["latencies"]),
+            "baseline_latency_ms": percentiles(theirs["latencies"]),
+            "ours_totals": mine["totals"], "baseline_totals": theirs["totals"],
+            "duration": f"{mine['totals']['runs']} x {mine['totals']['seconds']} s per side",
+            "note": self.rounds_note(mine["totals"], note) if worker_note or (
+                worker_note is None and ours == "ours") else note,
         }
+        for key, stats in (("ours", mine), ("baseline", theirs)):
+            if "wal_per_event" in stats:
+                row[f"{key}_wal_per_event"] = stats["wal_per_event"]
         if target_ratio is None:
             row.update(target="report only", met=None)
         else:
