@@ -11,6 +11,8 @@ and PGUSER say where) and uses:
   bench.measure(case, {name: side}, ...)   the same rounds over any number of
   bench.ratio_row(case, measured, a, b)    sides (optionally with the WAL each
                                            wrote), then a row per pair
+  bench.install_message_db()               Message DB from its npm package,
+                                           for the scenarios comparing with it
   bench.pgbench(...) / bench.record(...)   lower level, for scenarios that
                                            measure something other than a
                                            pgbench ratio (sequencer_lag.py,
@@ -55,7 +57,18 @@ PAYLOAD = json.dumps({
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))  # per side and round
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))     # runs of each side per case
+# Where scripts/common.sh puts its clusters; the npm package is kept there.
+WORK_ROOT = Path(os.environ.get("PG_EVENTSTORE_WORK", "/tmp/pg_eventstore"))
 
+# Message DB (https://github.com/message-db/message-db, MIT), the PL/pgSQL
+# message store the message_db and reads scenarios compare with, installed
+# from its npm package at this version, never copied into the repository.
+MESSAGE_DB_PACKAGE = "@eventide/message-db"
+MESSAGE_DB_VERSION = "1.3.1"
+# Its functions name their table and helpers without a schema, so its
+# clients put message_store on the search path; the Message DB sides connect
+# with these options (PGOPTIONS), which cost nothing per transaction.
+MESSAGE_DB_OPTIONS = "-c search_path=message_store,public"
 
 # Settings recorded with every result, whatever their source.
 REPORTED_SETTINGS = [
@@ -135,6 +148,47 @@ def percentiles(values, points=(50, 95, 99)):
         rank = max(1, math.ceil(p / 100.0 * len(ordered)))
         result[f"p{p}"] = ordered[rank - 1]
     return result
+
+
+def message_db_package():
+    """Message DB's database/ directory, from its npm package installed with
+    npm into WORK_ROOT/message-db-VERSION (outside the repository; kept
+    between runs, so npm runs once per machine)."""
+    prefix = WORK_ROOT / f"message-db-{MESSAGE_DB_VERSION}"
+    package = prefix / "node_modules" / "@eventide" / "message-db"
+    manifest = package / "package.json"
+    if not (manifest.exists() and json.loads(manifest.read_text()).get("version") == MESSAGE_DB_VERSION):
+        prefix.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-save", "--no-package-lock",
+                                 "--no-audit", "--no-fund", "--loglevel=error",
+                                 f"{MESSAGE_DB_PACKAGE}@{MESSAGE_DB_VERSION}"],
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode != 0 or not manifest.exists():
+            raise RuntimeError(f"npm install {MESSAGE_DB_PACKAGE}@{MESSAGE_DB_VERSION} failed:\n"
+                               f"{result.stdout}{result.stderr}")
+    return package / "database"
+
+
+def message_db_install_files(database):
+    """The SQL files Message DB's database/install.sh runs, in its order:
+    the files it names (its functions are defined in the order it calls
+    them) and, where it sources install-functions.sh and the others, theirs.
+    Left out: roles/ (the message_store login role) and privileges/ (grants
+    to that role)."""
+    files = []
+
+    def walk(script):
+        text = (database / script).read_text()
+        for match in re.finditer(r"source \$base/(\S+\.sh)|\$base/(\S+\.sql)", text):
+            if match.group(1):
+                walk(match.group(1))
+            elif not match.group(2).startswith(("roles/", "privileges/")) and match.group(2) not in files:
+                files.append(match.group(2))
+
+    walk("install.sh")
+    if not files or files[0] != "schema/message-store.sql" or "functions/write-message.sql" not in files:
+        raise RuntimeError(f"unexpected Message DB install order: {files}")
+    return files
 
 
 class Side:
@@ -244,6 +298,34 @@ class Bench:
 
     def wal_bytes_since(self, lsn):
         return int(self.value("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::pg_lsn)", (lsn,)))
+
+    # ---- Message DB ------------------------------------------------------------
+
+    def install_message_db(self):
+        """Loads Message DB into this database, in its own schema
+        message_store, from the npm package (installed once into
+        WORK_ROOT/message-db-VERSION with npm, kept between runs).  Runs the
+        package's SQL files with psql in the order its database/install.sh
+        uses, without the parts that create a database, the message_store
+        login role and the grants to it (the bench connects as the cluster's
+        superuser).  Idempotent: a database that has it keeps it.  Notes
+        the package and schema versions in the results."""
+        if not self.value("SELECT to_regproc('message_store.write_message') IS NOT NULL"):
+            database = message_db_package()
+            files = message_db_install_files(database)
+            self.sql("DROP SCHEMA IF EXISTS message_store CASCADE")  # what a broken load left
+            command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+            for name in files:
+                command += ["-f", str(database / name)]
+            env = dict(os.environ, PGOPTIONS=f"-c client_min_messages=warning {MESSAGE_DB_OPTIONS}")
+            result = subprocess.run(command, env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"loading Message DB failed:\n{result.stdout}{result.stderr}")
+            print(f"    Message DB {MESSAGE_DB_VERSION}: loaded {len(files)} files from {database}", flush=True)
+        self.note(f"Message DB: npm package {MESSAGE_DB_PACKAGE}@{MESSAGE_DB_VERSION} (schema version "
+                  f"{self.value('SELECT message_store.message_store_version()')}), its database/ SQL files run "
+                  f"with psql in install.sh's order without its role and grants; its clients connect with "
+                  f"search_path=message_store")
 
     # ---- pgbench -------------------------------------------------------------
 
