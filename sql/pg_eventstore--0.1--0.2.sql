@@ -1681,6 +1681,107 @@ CREATE VIEW eventstore.period_books_status AS
     FROM eventstore.period_books_state st;
 
 -- ---------------------------------------------------------------------------
+-- Tamper evidence: Merkle tree, signed checkpoints, proofs (docs/tamper-evidence.md)
+-- ---------------------------------------------------------------------------
+-- The log's Merkle tree (RFC 9162) over the ledger hashes in position order,
+-- as blocks: perfect subtrees of 2^level positions aligned at a multiple of
+-- their size, stored by the worker from level 8 (256 positions) up.  Smaller
+-- subtrees are computed from log_positions when a proof needs them.
+-- Derived from log_positions: not dumped, the worker rebuilds it.
+CREATE TABLE eventstore.merkle_blocks (
+    level       smallint NOT NULL CHECK (level BETWEEN 8 AND 62),
+    block_index bigint NOT NULL CHECK (block_index >= 0),
+    hash        bytea NOT NULL CHECK (octet_length(hash) = 32),
+    PRIMARY KEY (level, block_index)
+);
+
+-- Signed statements of the tree's root, written by the worker every
+-- pg_eventstore.checkpoint_interval and published outside the database
+-- (pg_eventstore.checkpoint_topic, pg_eventstore.checkpoint_file).  line is
+-- the checkpoint exactly as published; the other columns are its fields.
+-- Dumped: they are history, and a restore must keep them.
+CREATE TABLE eventstore.checkpoints (
+    checkpoint  bigint PRIMARY KEY CHECK (checkpoint >= 1),
+    tree_size   bigint NOT NULL CHECK (tree_size >= 0),
+    root_hash   bytea NOT NULL,
+    ledger_head bytea NOT NULL,
+    created_at  timestamptz NOT NULL,
+    key_id      text,   -- hex SHA-256 of the signing key's raw public key; NULL: unsigned
+    public_key  text,   -- the signing key's public half (PEM)
+    signature   text,   -- hex Ed25519 signature (src/core/checkpoint.h has the signed bytes)
+    line        text NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('eventstore.checkpoints', '');
+CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON eventstore.checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
+CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON eventstore.checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION eventstore.log_guard();
+
+-- The root of the tree over positions 1..tree_size.
+CREATE FUNCTION eventstore.merkle_root(tree_size bigint) RETURNS bytea
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_merkle_root';
+
+-- The audit path of one event against the tree of tree_size positions (the
+-- latest checkpoint's when NULL), as jsonb.
+CREATE FUNCTION eventstore.inclusion_proof(global_position bigint, tree_size bigint DEFAULT NULL) RETURNS jsonb
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_inclusion_proof';
+
+-- Proof that the tree of new_size positions extends the one of old_size.
+CREATE FUNCTION eventstore.consistency_proof(old_size bigint, new_size bigint) RETURNS jsonb
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_consistency_proof';
+
+-- The public key checkpoints are signed with (PEM), NULL when unsigned.
+CREATE FUNCTION eventstore.checkpoint_public_key() RETURNS text
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'eventstore_checkpoint_public_key';
+
+-- The sequenced log in the offline verifier's input format
+-- (pg_eventstore_verify --log): COPY (SELECT * FROM eventstore.export_log())
+-- TO STDOUT.  event_time_us is what the event hash covers: microseconds
+-- since 1970-01-01 UTC; data and metadata are the hashed jsonb text.
+CREATE FUNCTION eventstore.export_log(after_position bigint DEFAULT 0)
+RETURNS TABLE (global_position bigint, stream_id text, stream_version bigint, event_id uuid, event_type text,
+               schema_version integer, event_time_us bigint, data text, metadata text, hash text,
+               ledger_hash text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.global_position, e.stream_id, e.stream_version, e.event_id, e.event_type, e.schema_version,
+           (extract(epoch FROM e.event_time) * 1000000)::bigint, e.data::text, e.metadata::text,
+           encode(e.hash, 'hex'), encode(p.ledger_hash, 'hex')
+    FROM eventstore.log_positions p
+    JOIN eventstore.events e ON e.stream_id = p.stream_id AND e.stream_version = p.stream_version
+    WHERE p.global_position > after_position
+    ORDER BY p.global_position
+$$;
+
+-- How far the tree and the checkpoints are behind the sequenced log.
+CREATE VIEW eventstore.checkpoint_status AS
+    SELECT coalesce((SELECT max(lp.global_position) FROM eventstore.log_positions lp), 0) AS sequenced_position,
+           coalesce((SELECT (max(b.block_index) + 1) * 256 FROM eventstore.merkle_blocks b WHERE b.level = 8), 0)
+               AS stored_tree_positions,
+           c.checkpoint AS last_checkpoint,
+           coalesce(c.tree_size, 0) AS checkpointed_position,
+           c.created_at AS last_checkpoint_at,
+           c.key_id IS NOT NULL AS signed,
+           greatest(coalesce((SELECT max(lp.global_position) FROM eventstore.log_positions lp), 0)
+                    - coalesce(c.tree_size, 0), 0) AS events_since_checkpoint
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT * FROM eventstore.checkpoints ORDER BY checkpoint DESC LIMIT 1) c ON true;
+
+REVOKE ALL ON eventstore.merkle_blocks, eventstore.checkpoints FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventstore.merkle_root(bigint), eventstore.inclusion_proof(bigint, bigint),
+    eventstore.consistency_proof(bigint, bigint), eventstore.checkpoint_public_key(),
+    eventstore.export_log(bigint) FROM PUBLIC;
+GRANT SELECT ON eventstore.merkle_blocks, eventstore.checkpoints, eventstore.checkpoint_status TO eventstore_reader;
+GRANT EXECUTE ON FUNCTION eventstore.merkle_root(bigint), eventstore.inclusion_proof(bigint, bigint),
+    eventstore.consistency_proof(bigint, bigint), eventstore.checkpoint_public_key(),
+    eventstore.export_log(bigint) TO eventstore_reader;
+
+-- ---------------------------------------------------------------------------
 -- Metrics
 -- ---------------------------------------------------------------------------
 -- One row per measurement, for monitoring (docs/monitoring.md): lag in
@@ -1724,6 +1825,13 @@ CREATE VIEW eventstore.metrics AS
     SELECT 'eventstore_period_open_exceptions', jsonb_build_object('category', pp.category),
            (SELECT count(*) FROM eventstore.late_events l
             WHERE l.category = pp.category AND l.status = 'pending' AND l.policy_id = pp.policy_id)
-    FROM eventstore.period_policies pp;
+    FROM eventstore.period_policies pp
+    UNION ALL
+    SELECT 'eventstore_checkpoint_lag_events', '{}'::jsonb, c.events_since_checkpoint
+    FROM eventstore.checkpoint_status c
+    UNION ALL
+    SELECT 'eventstore_checkpoint_age_seconds', '{}'::jsonb,
+           coalesce(extract(epoch FROM now() - c.last_checkpoint_at), 0)
+    FROM eventstore.checkpoint_status c;
 
 GRANT SELECT ON eventstore.period_books_status, eventstore.metrics TO eventstore_reader;

@@ -24,6 +24,11 @@ char *guc_kafka_config = nullptr;
 char *guc_kafka_topic = nullptr;
 int guc_kafka_batch_size = 10000;
 bool guc_inject_publisher_failure = false;
+int guc_checkpoint_interval_ms = 60 * 1000;
+int guc_checkpoint_interval_events = 10000;
+char *guc_checkpoint_signing_key = nullptr;
+char *guc_checkpoint_topic = nullptr;
+char *guc_checkpoint_file = nullptr;
 
 namespace {
 
@@ -87,6 +92,30 @@ void define_gucs()
     DefineCustomIntVariable("pg_eventstore.kafka_batch_size",
                             "Most messages the publisher keeps in flight (sent, not yet acknowledged).", nullptr,
                             &guc_kafka_batch_size, 10000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_eventstore.checkpoint_interval",
+                            "Longest time between two signed checkpoints of the log's Merkle root.",
+                            "A checkpoint is written when this much time or checkpoint_interval_events events "
+                            "have passed since the last one, whichever comes first, and only when the log grew. "
+                            "0 turns the Merkle tree and checkpoints off.",
+                            &guc_checkpoint_interval_ms, 60 * 1000, 0, 24 * 60 * 60 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+                            nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pg_eventstore.checkpoint_interval_events",
+                            "Most sequenced events between two signed checkpoints.", nullptr,
+                            &guc_checkpoint_interval_events, 10000, 1, 1000 * 1000 * 1000, PGC_SIGHUP, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomStringVariable("pg_eventstore.checkpoint_signing_key",
+                               "Ed25519 private key file (PEM) the worker signs checkpoints with.",
+                               "Readable by the server process, never through SQL. Empty: checkpoints are unsigned.",
+                               &guc_checkpoint_signing_key, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr,
+                               nullptr);
+    DefineCustomStringVariable("pg_eventstore.checkpoint_topic",
+                               "Kafka topic every checkpoint is also published to (through the outbox).",
+                               "Empty (the default): checkpoints are not published to Kafka.", &guc_checkpoint_topic,
+                               "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("pg_eventstore.checkpoint_file",
+                               "File every checkpoint line is also appended to (outside the data directory).",
+                               "Empty (the default): no file.", &guc_checkpoint_file, "", PGC_SIGHUP,
+                               GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
     DefineCustomBoolVariable("pg_eventstore.inject_publisher_failure",
                              "For tests: every publisher round throws a C++ exception while this is on.",
                              "Shows that a failure inside the publisher's C++ code is recorded and recovered "

@@ -31,6 +31,19 @@ extern char *guc_kafka_config;
 extern char *guc_kafka_topic;
 extern int guc_kafka_batch_size;
 
+/*
+ * Tamper evidence (sighup; docs/tamper-evidence.md): how often the worker
+ * writes a signed checkpoint (ms, and events, whichever comes first; an
+ * interval of 0 turns the Merkle tree and checkpoints off), the signing key
+ * file (superuser-only), the Kafka topic and the file checkpoints are also
+ * published to (empty: not published there).
+ */
+extern int guc_checkpoint_interval_ms;
+extern int guc_checkpoint_interval_events;
+extern char *guc_checkpoint_signing_key;
+extern char *guc_checkpoint_topic;
+extern char *guc_checkpoint_file;
+
 /* pg_eventstore.inject_publisher_failure (tests only, hidden): the publisher's next rounds throw. */
 extern bool guc_inject_publisher_failure;
 

@@ -20,6 +20,7 @@
 #include "core/backoff.h"
 #include "job_loop.h"
 #include "job_slot.h"
+#include "anchor_keeper.h"
 #include "job_transaction.h"
 #include "period_keeper.h"
 #include "projector.h"
@@ -52,6 +53,7 @@ long snapshots_when_due()
 
 SideStep snapshots_step = {"snapshots", snapshots_when_due, 0, 0};
 SideStep periods_step = {"periods", keep_periods, 0, 0};
+SideStep anchoring_step = {"anchoring", keep_anchors, 0, 0};
 
 /* Runs the step unless it is backing off; an error backs it off, never the round. Returns its sleep. */
 long run_side_step(SideStep &step)
@@ -88,7 +90,10 @@ long shorter_sleep(long a, long b)
     return a < b ? a : b;
 }
 
-/* Projections first (readers wait on them), then the aggregate snapshots that are due, then the periods. */
+/*
+ * Projections first (readers wait on them), then the aggregate snapshots
+ * that are due, the periods, and the Merkle tree and its checkpoints.
+ */
 JobRound projecting_round()
 {
     const ProjectorRound round = project_once(sequenced_position());
@@ -97,6 +102,7 @@ JobRound projecting_round()
     long sleep_ms = round.more_to_do ? 0L : -1L;
     sleep_ms = shorter_sleep(sleep_ms, run_side_step(snapshots_step));
     sleep_ms = shorter_sleep(sleep_ms, run_side_step(periods_step));
+    sleep_ms = shorter_sleep(sleep_ms, run_side_step(anchoring_step));
     return JobRound{sleep_ms, false};
 }
 
