@@ -20,6 +20,7 @@ clock...) joins the suite by adding its driver there.
     python3 worker_hijack.py   (env: PGHOST, PGPORT, PGDATABASE, BOOTSTRAP)
 """
 import os
+import subprocess
 import sys
 import time
 
@@ -150,8 +151,29 @@ def drive_period_keeper():
     time.sleep(1.5)  # the clock runs about once a second
 
 
+def drive_anchoring():
+    """Checkpoints over the attacker's events, signed and published to a topic: the worker extends the Merkle
+    tree, signs and publishes through the outbox."""
+    key = os.path.join(os.environ["CLUSTER_DIR"], "hijack-checkpoint.key")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], check=True, capture_output=True)
+    if os.getuid() == 0:
+        subprocess.run(["chown", "postgres:postgres", key], check=True)
+    for name, value in (("checkpoint_signing_key", key), ("checkpoint_topic", "hijack.checkpoints"),
+                        ("checkpoint_interval", "200ms")):
+        query(DSN, "ALTER SYSTEM SET pg_eventstore.%s = %%s" % name, (value,))
+    query(DSN, "SELECT pg_reload_conf()")
+    for n in range(300):  # past one stored block of 256 positions
+        query(ATTACKER_DSN, "SELECT eventstore.append('hijack-3', 'Happened', %s::jsonb)", ('{"n": %d}' % n,))
+    deadline = time.time() + 60
+    while not query(DSN, "SELECT events_since_checkpoint = 0 AND signed AND stored_tree_positions >= 256 "
+                         "FROM eventstore.checkpoint_status")[0][0]:
+        if time.time() > deadline:
+            raise AssertionError("the worker wrote no signed checkpoint over the attacker's events")
+        time.sleep(0.2)
+
+
 JOBS = [("sequencer", drive_sequencer), ("publisher", drive_publisher), ("projector", drive_projector),
-        ("snapshotter", drive_snapshotter), ("period keeper", drive_period_keeper)]
+        ("snapshotter", drive_snapshotter), ("period keeper", drive_period_keeper), ("anchoring", drive_anchoring)]
 
 
 def main():
