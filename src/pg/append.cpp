@@ -4,9 +4,7 @@
  * Both SQL functions funnel into append_events(), the one append path:
  *
  *   1. validate every input (nothing is read or written before this passes);
- *   2. lock the stream's head row (SELECT ... FOR UPDATE, creating the row on
- *      first use), so appends to one stream serialize and appends to
- *      different streams never wait for each other: there is no global lock;
+ *   2. read the stream's head (creating the stream on first use);
  *   3. idempotency: caller-supplied event ids that are already stored with
  *      the same stream, type and data make the call a no-op that returns the
  *      stored version; the same id with other content is ES002.  This runs
@@ -15,10 +13,20 @@
  *   5. the late-event rule: under the category's period lock, events whose
  *      period is soft-closed or closed are stored like any other and recorded
  *      in eventstore.late_events in the same transaction (period_guard.h);
- *   6. hash every event onto the stream's chain, then insert the events and
- *      move the stream head in one statement.  The insert sequence number is
- *      taken while the stream lock is held, so within a stream insert order is
- *      version order, which the sequencer relies on (docs/global-order.md).
+ *   6. hash every event onto the stream's chain;
+ *   7. move the head past them: the update is the stream's lock, so appends
+ *      to one stream serialize and appends to different streams never wait
+ *      for each other (there is no global lock).  When a concurrent append
+ *      to the stream committed after step 2, nothing was written yet and
+ *      steps 2-7 run again from the new head (log_writer.h);
+ *   8. insert the events, with an insert sequence number taken while the
+ *      head is held, so within a stream insert order is version order, which
+ *      the sequencer relies on (docs/global-order.md).
+ *
+ * Steps 2, 7 and 8 write through the table and index access methods, not
+ * SQL statements (log_writer.h has why); the idempotency lookup, a new
+ * stream and late events, which most appends do not need, are SPI
+ * statements.
  *
  * Everything here is C-style glue with plain-data locals, because any SPI
  * call may ereport(ERROR); C++ runs only inside guarded_call().
@@ -38,6 +46,7 @@
 #include "gucs.h"
 #include "kept_plan.h"
 #include "log_guard.h"
+#include "log_writer.h"
 #include "period_guard.h"
 #include "spi_helpers.h"
 
@@ -55,6 +64,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
+#include "utils/snapmgr.h"
 #include "utils/uuid.h"
 }
 
@@ -250,9 +260,6 @@ void generate_event_id(pg_uuid_t *id)
 
 /* ---- statements, planned once per backend ---- */
 
-KeptPlan lock_stream_statement = {
-    "SELECT version, head_hash FROM eventstore.streams WHERE stream_id = $1 FOR UPDATE", 1, {TEXTOID}};
-
 KeptPlan create_stream_statement = {
     "INSERT INTO eventstore.streams (stream_id, category, version, head_hash) "
     "VALUES ($1, $2, 0, '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) "
@@ -274,68 +281,43 @@ KeptPlan stored_ids_statement = {
     2,
     {UUIDARRAYOID, INT4ARRAYOID}};
 
-/*
- * Inserting events and moving the stream head past them, one statement per
- * run.  No ON CONFLICT: a speculative insertion cost every append an extra
- * WAL record (HEAP_CONFIRM) and 12 us for a race that only caller-supplied
- * ids can lose (already_stored() finds the ids stored before the stream lock
- * was granted).  A transaction storing the same id in another stream at the
- * same time makes the insert fail with a unique violation, which
- * insert_event_run() reports as ES002.  The insert sequence number is one
- * nextval per run, taken under the stream lock.
- *
- * One event (the common case) goes in as a VALUES row; a batch run as
- * unnest() over arrays: building and unnesting arrays cost a single append
- * 11 + 23 us.
- */
-KeptPlan insert_event_statement = {
-    "WITH head AS ("
-    "  UPDATE eventstore.streams SET version = $3, head_hash = $10, updated_at = $2 WHERE stream_id = $1) "
-    "INSERT INTO eventstore.events (stream_id, stream_version, event_id, event_type, schema_version,"
-    "    data, metadata, event_time, ingest_time, hash, xid, insert_seq) "
-    "VALUES ($1, $3, $4, $5, $6, $7, $8, $9, $2, $10, pg_catalog.pg_current_xact_id(),"
-    "    pg_catalog.nextval('eventstore.insert_seq'))",
-    10,
-    {TEXTOID, TIMESTAMPTZOID, INT8OID, UUIDOID, TEXTOID, INT4OID, JSONBOID, JSONBOID, TIMESTAMPTZOID, BYTEAOID}};
-
-KeptPlan insert_events_statement = {
-    "WITH sequence_number AS (SELECT pg_catalog.nextval('eventstore.insert_seq') AS value), "
-    "head AS ("
-    "  UPDATE eventstore.streams SET version = $11, head_hash = $12, updated_at = $2 WHERE stream_id = $1) "
-    "INSERT INTO eventstore.events (stream_id, stream_version, event_id, event_type, schema_version,"
-    "    data, metadata, event_time, ingest_time, hash, xid, insert_seq) "
-    "SELECT $1, u.version, u.event_id, u.event_type, u.schema_version, u.data, u.metadata,"
-    "    u.event_time, $2, u.hash, pg_catalog.pg_current_xact_id(), s.value "
-    "FROM sequence_number s,"
-    "    unnest($3, $4, $5, $6, $7, $8, $9, $10)"
-    "      AS u(version, event_id, event_type, schema_version, data, metadata, event_time, hash)",
-    12,
-    {TEXTOID, TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID,
-     JSONBARRAYOID, TIMESTAMPTZARRAYOID, BYTEAARRAYOID, INT8OID, BYTEAOID}};
-
 char *uuid_text(const pg_uuid_t *id) { return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id))); }
 
-/* Locks the stream head, creating it at version 0 on first use. Returns the current version. */
-int64 lock_stream(text *stream_id, uint8 *head_hash)
+/*
+ * Creates a new stream's head at version 0.  A concurrent creator makes
+ * this a no-op (ON CONFLICT waits for it and then does nothing).  A plain
+ * SPI statement: it runs once per stream, not once per append.
+ */
+void create_stream(text *stream_id)
 {
-    Datum args[2] = {PointerGetDatum(stream_id), 0};
+    const char *id = VARDATA_ANY(stream_id);
+    const std::string_view category = stream_category(std::string_view(id, VARSIZE_ANY_EXHDR(stream_id)));
+    Datum args[2] = {PointerGetDatum(stream_id),
+                     PointerGetDatum(cstring_to_text_with_len(category.data(), (int)category.size()))};
+    run_kept_plan(create_stream_statement, args, nullptr, false, 0, SPI_OK_INSERT);
+    CommandCounterIncrement();
+}
+
+/*
+ * The stream's head under the active snapshot (push_head_snapshot()),
+ * creating the stream on first use; a new snapshot then shows the row,
+ * also when a concurrent creator's insert was the one that counted.
+ */
+void stream_head(text *stream_id, StreamHead *head)
+{
     for (int attempt = 0; attempt < 2; attempt++) {
-        run_kept_plan(lock_stream_statement, args, nullptr, false, 1, SPI_OK_SELECT);
-        if (SPI_processed == 1) {
-            bool isnull;
-            const int64 version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-            bytea *hash = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-            memcpy(head_hash, VARDATA_ANY(hash), kHashBytes);
-            return version;
-        }
-        /* New stream: create its head row; a concurrent creator makes this a no-op. */
-        const char *id = VARDATA_ANY(stream_id);
-        const std::string_view category = stream_category(std::string_view(id, VARSIZE_ANY_EXHDR(stream_id)));
-        args[1] = PointerGetDatum(cstring_to_text_with_len(category.data(), (int)category.size()));
-        run_kept_plan(create_stream_statement, args, nullptr, false, 0, SPI_OK_INSERT);
+        read_stream_head(stream_id, head);
+        if (head->exists)
+            return;
+        create_stream(stream_id);
+        PopActiveSnapshot();
+        push_head_snapshot();
     }
-    ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: stream head row vanished")));
-    pg_unreachable();
+    /* Created by a transaction this one's snapshot cannot see: only under REPEATABLE READ or SERIALIZABLE. */
+    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                    errmsg("could not serialize access due to concurrent update"),
+                    errdetail("Stream \"%s\" was created by a transaction that committed after this one began.",
+                              text_to_cstring(stream_id))));
 }
 
 /* Whether a stored event (stream_id, event_type and data at columns 2, 5, 6) is `event` as sent now. */
@@ -378,13 +360,15 @@ bool already_stored(const AppendRequest *request, int64 current_version, int64 *
     Datum args[2] = {PointerGetDatum(array_of(ids, nullptr, given, UUIDOID)),
                      PointerGetDatum(array_of(indexes, nullptr, given, INT4OID))};
     /*
-     * read_only = false: a fresh snapshot, taken after the stream lock was
-     * granted.  A retry that waited for its original (still in flight when
-     * the retry began) must see the events the original committed, or it
-     * would insert them again and fail with ES002 instead of returning the
-     * stored version.
+     * Under the snapshot the head was read with, so ids and head agree: a
+     * retry whose original commits after this snapshot finds neither, waits
+     * for the original when it moves the head, and then runs again from a
+     * new snapshot that shows the original's events, returning the stored
+     * version (not ES002, and not a second copy).
      */
-    run_kept_plan(stored_ids_statement, args, nullptr, false, 0, SPI_OK_SELECT);
+    if (SPI_execute_snapshot(kept_plan(stored_ids_statement), args, nullptr, GetActiveSnapshot(), InvalidSnapshot,
+                             true, false, 0) != SPI_OK_SELECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: looking up event ids failed")));
 
     const uint64 stored = SPI_processed;
     bool same_call = true; /* stored at the same offsets as in this call, and wholly */
@@ -483,83 +467,25 @@ void seal_events(AppendRequest *request, int64 current_version, uint8 *head_hash
     MemoryContextDelete(per_event);
 }
 
-/* The plan and arguments that insert events [first, end) of the request and move the head to the last. */
-SPIPlanPtr insert_statement_for(const AppendRequest *request, int64 current_version, int first, int end, Datum *args,
-                                char *nulls)
-{
-    const TimestampTz now = GetCurrentTimestamp();
-    const int n = end - first;
-    if (n == 1) {
-        const PendingEvent *event = &request->events[first];
-        args[0] = PointerGetDatum(request->stream_id);
-        args[1] = TimestampTzGetDatum(now);
-        args[2] = Int64GetDatum(current_version + end);
-        args[3] = UUIDPGetDatum(&event->event_id);
-        args[4] = PointerGetDatum(event->event_type);
-        args[5] = Int32GetDatum(event->schema_version);
-        args[6] = JsonbPGetDatum(event->data);
-        args[7] = event->metadata ? JsonbPGetDatum(event->metadata) : (Datum)0;
-        nulls[7] = event->metadata ? ' ' : 'n';
-        args[8] = TimestampTzGetDatum(event->event_time);
-        args[9] = PointerGetDatum(hash_to_bytea(event->hash));
-        return kept_plan(insert_event_statement);
-    }
-    Datum *versions = (Datum *)palloc(sizeof(Datum) * n);
-    Datum *ids = (Datum *)palloc(sizeof(Datum) * n);
-    Datum *types = (Datum *)palloc(sizeof(Datum) * n);
-    Datum *schema_versions = (Datum *)palloc(sizeof(Datum) * n);
-    Datum *datas = (Datum *)palloc(sizeof(Datum) * n);
-    Datum *metadatas = (Datum *)palloc(sizeof(Datum) * n);
-    bool *metadata_nulls = (bool *)palloc(sizeof(bool) * n);
-    Datum *times = (Datum *)palloc(sizeof(Datum) * n);
-    Datum *hashes = (Datum *)palloc(sizeof(Datum) * n);
-    for (int i = 0; i < n; i++) {
-        const PendingEvent *event = &request->events[first + i];
-        versions[i] = Int64GetDatum(current_version + first + i + 1);
-        ids[i] = UUIDPGetDatum(&event->event_id);
-        types[i] = PointerGetDatum(event->event_type);
-        schema_versions[i] = Int32GetDatum(event->schema_version);
-        datas[i] = JsonbPGetDatum(event->data);
-        metadatas[i] = event->metadata ? JsonbPGetDatum(event->metadata) : (Datum)0;
-        metadata_nulls[i] = event->metadata == nullptr;
-        times[i] = TimestampTzGetDatum(event->event_time);
-        hashes[i] = PointerGetDatum(hash_to_bytea(event->hash));
-    }
-    args[0] = PointerGetDatum(request->stream_id);
-    args[1] = TimestampTzGetDatum(now);
-    args[2] = PointerGetDatum(array_of(versions, nullptr, n, INT8OID));
-    args[3] = PointerGetDatum(array_of(ids, nullptr, n, UUIDOID));
-    args[4] = PointerGetDatum(array_of(types, nullptr, n, TEXTOID));
-    args[5] = PointerGetDatum(array_of(schema_versions, nullptr, n, INT4OID));
-    args[6] = PointerGetDatum(array_of(datas, nullptr, n, JSONBOID));
-    args[7] = PointerGetDatum(array_of(metadatas, metadata_nulls, n, JSONBOID));
-    args[8] = PointerGetDatum(array_of(times, nullptr, n, TIMESTAMPTZOID));
-    args[9] = PointerGetDatum(array_of(hashes, nullptr, n, BYTEAOID));
-    args[10] = Int64GetDatum(current_version + end);
-    args[11] = PointerGetDatum(hash_to_bytea(request->events[end - 1].hash));
-    return kept_plan(insert_events_statement);
-}
-
 /*
- * Inserts events [first, end) of the request and moves the stream head to
- * the last of them.  An event id that a concurrent transaction stored in
- * the meantime (it committed while this one waited on the index entry)
- * fails the insert with a unique violation on events_event_id_key: that is
- * this call's ES002, raised in its place.
+ * Inserts the sealed events after the head moved past them.  An event id
+ * that a concurrent transaction stored in another stream in the meantime
+ * (it committed while this one waited on the index entry) fails the insert
+ * with a unique violation on events_event_id_key: that is this call's
+ * ES002, raised in its place.
  */
-void insert_event_run(const AppendRequest *request, int64 current_version, int first, int end)
+void insert_events(const AppendRequest *request, int64 current_version, TimestampTz now)
 {
-    Datum args[kKeptPlanMaxArgs];
-    char nulls[kKeptPlanMaxArgs + 1];
-    memset(nulls, ' ', sizeof nulls);
-    nulls[kKeptPlanMaxArgs] = '\0';
-    SPIPlanPtr plan = insert_statement_for(request, current_version, first, end, args, nulls);
-
+    EventRow *rows = (EventRow *)palloc(sizeof(EventRow) * request->count);
+    for (int i = 0; i < request->count; i++) {
+        const PendingEvent *event = &request->events[i];
+        rows[i] = EventRow{current_version + i + 1, &event->event_id, event->event_type, event->schema_version,
+                           event->data, event->metadata, event->event_time, event->hash};
+    }
     MemoryContext caller = CurrentMemoryContext;
-    volatile int result = 0;
     PG_TRY();
     {
-        result = execute_internal_write(plan, args, nulls, 0);
+        insert_event_rows(request->stream_id, rows, request->count, now);
     }
     PG_CATCH();
     {
@@ -574,43 +500,19 @@ void insert_event_run(const AppendRequest *request, int64 current_version, int f
                         errdetail("%s", error->detail ? error->detail : "")));
     }
     PG_END_TRY();
-    if (result != SPI_OK_INSERT || SPI_processed != (uint64)(end - first))
-        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: inserting events failed")));
+    pfree(rows);
 }
-
-/* Bytes of event data (data + metadata as stored) one insert statement carries at most. */
-constexpr int64 kInsertRunBytes = 8 * 1024 * 1024;
 
 /*
- * Inserts the sealed events.  A batch goes in runs of at most
- * kInsertRunBytes (and always at least one event), each built in a memory
- * context freed after its statement: the arrays a statement takes are a
- * copy of the data, and one copy of a whole 100 MB batch is what made its
- * peak memory several times its size.  Ordinary batches are one run, one
- * statement.  Each run moves the stream head to its last event, so the head
- * is right whatever run is last; every run takes its own insert sequence
- * number, in increasing order, which keeps the stream's versions in order
- * for the sequencer.
+ * The one append path. Returns the stream's version after the call.
+ *
+ * Everything is decided from the stream's head as read, then the head is
+ * moved (log_writer.h): if a concurrent append to the stream committed in
+ * between, the head moves nowhere and the decision is made again from the
+ * new head.  So a retry that waited for its original finds the original's
+ * events stored, and an expected version is checked against the version
+ * the events really follow.
  */
-void insert_events(const AppendRequest *request, int64 current_version)
-{
-    MemoryContext per_run =
-        AllocSetContextCreate(CurrentMemoryContext, "pg_eventstore insert run", ALLOCSET_DEFAULT_SIZES);
-    for (int first = 0; first < request->count;) {
-        int end = first + 1;
-        int64 bytes = event_bytes(&request->events[first]);
-        while (end < request->count && bytes + event_bytes(&request->events[end]) <= kInsertRunBytes)
-            bytes += event_bytes(&request->events[end++]);
-        MemoryContext caller = MemoryContextSwitchTo(per_run);
-        insert_event_run(request, current_version, first, end);
-        MemoryContextSwitchTo(caller);
-        MemoryContextReset(per_run);
-        first = end;
-    }
-    MemoryContextDelete(per_run);
-}
-
-/* The one append path. Returns the stream's version after the call. */
 int64 append_events(AppendRequest *request, bool in_batch)
 {
     check_request(request, in_batch);
@@ -621,38 +523,44 @@ int64 append_events(AppendRequest *request, bool in_batch)
     if (SPI_connect() != SPI_OK_CONNECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_eventstore: SPI_connect failed")));
 
-    uint8 head_hash[kHashBytes];
-    const int64 current_version = lock_stream(request->stream_id, head_hash);
-
-    int64 stored_version = 0;
-    if (already_stored(request, current_version, &stored_version)) {
-        SPI_finish();
-        return stored_version;
-    }
-
-    const std::optional<int64_t> expectation =
-        request->expected_given ? std::optional<int64_t>(request->expected_version) : std::nullopt;
-    if (!expected_version_matches(expectation, current_version))
-        report_wrong_expected_version(request, current_version);
-
     TimestampTz *event_times = (TimestampTz *)palloc(sizeof(TimestampTz) * request->count);
     for (int i = 0; i < request->count; i++)
         event_times[i] = request->events[i].event_time;
-    const PeriodVerdict *verdicts = judge_event_times(request->stream_id, event_times, request->count);
+    const std::optional<int64_t> expectation =
+        request->expected_given ? std::optional<int64_t>(request->expected_version) : std::nullopt;
+    const TimestampTz now = GetCurrentTimestamp();
 
-    seal_events(request, current_version, head_hash);
-    insert_events(request, current_version);
+    StreamHead head;
+    const PeriodVerdict *verdicts;
+    uint8 new_head_hash[kHashBytes];
+    do {
+        push_head_snapshot();
+        stream_head(request->stream_id, &head);
+        int64 stored_version = 0;
+        if (already_stored(request, head.version, &stored_version)) {
+            PopActiveSnapshot();
+            SPI_finish();
+            return stored_version;
+        }
+        if (!expected_version_matches(expectation, head.version))
+            report_wrong_expected_version(request, head.version);
+        verdicts = judge_event_times(request->stream_id, event_times, request->count);
+        memcpy(new_head_hash, head.hash, kHashBytes);
+        seal_events(request, head.version, new_head_hash);
+        PopActiveSnapshot();
+    } while (!move_stream_head(request->stream_id, &head, head.version + request->count, new_head_hash, now));
+
+    insert_events(request, head.version, now);
     if (verdicts != nullptr) {
         pg_uuid_t *event_ids = (pg_uuid_t *)palloc(sizeof(pg_uuid_t) * request->count);
         for (int i = 0; i < request->count; i++)
             event_ids[i] = request->events[i].event_id;
-        record_late_events(request->stream_id, current_version + 1, event_ids, event_times, verdicts,
-                           request->count);
+        record_late_events(request->stream_id, head.version + 1, event_ids, event_times, verdicts, request->count);
     }
     SPI_finish();
 
     wake_worker_at_commit();
-    return current_version + request->count;
+    return head.version + request->count;
 }
 
 /* Reads one eventstore.new_event composite into *event. */
