@@ -54,6 +54,33 @@ REGRESS_OPTS += --use-existing
 -include $(OBJS:.o=.d)
 EXTRA_CLEAN = $(OBJS:.o=.d)
 
+# pg_eventstore_verify, the offline verifier (tools/verify/, docs in
+# main.cpp): a plain program beside the module, so `make` builds it and
+# `make install` puts it in pg_config --bindir.  PGXS allows one of
+# MODULE_big and PROGRAM, hence these rules of our own.  Its objects are
+# compiled by PGXS's %.o rule with the module's flags (-MMD included), and
+# it links the core objects the module already has: -fPIC code links into
+# a program as well.  These rules come after the PGXS include so that
+# `all` stays PGXS's first, default target.
+VERIFY_OBJS      = $(patsubst %.cpp,%.o,$(wildcard tools/verify/*.cpp))
+VERIFY_CORE_OBJS = src/core/sha256.o src/core/canonical_event.o src/core/ledger.o src/core/merkle.o
+
+all: tools/pg_eventstore_verify
+tools/pg_eventstore_verify: $(VERIFY_OBJS) $(VERIFY_CORE_OBJS)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ -lcrypto
+
+.PHONY: install-verifier uninstall-verifier
+install: install-verifier
+install-verifier: tools/pg_eventstore_verify
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) tools/pg_eventstore_verify '$(DESTDIR)$(bindir)/pg_eventstore_verify'
+uninstall: uninstall-verifier
+uninstall-verifier:
+	rm -f '$(DESTDIR)$(bindir)/pg_eventstore_verify'
+
+-include $(VERIFY_OBJS:.o=.d)
+EXTRA_CLEAN += tools/pg_eventstore_verify $(VERIFY_OBJS) $(VERIFY_OBJS:.o=.d)
+
 .PHONY: test demo bench setup unit
 setup:
 	bash scripts/setup.sh
