@@ -202,10 +202,14 @@ private:
             const Checkpoint &cp = checkpoints_[next_checkpoint_];
             const std::string name =
                 "checkpoint " + std::to_string(cp.number) + " (tree size " + std::to_string(size) + ")";
+            /* Every earlier checkpoint matched, so what differs lies after the last one's size. */
+            const std::string where = "; the log differs from what was anchored at a position from " +
+                                      std::to_string(matched_size_ + 1) + " to " + std::to_string(size);
             if (cp.root_hash != root)
-                throw Failure(name + ": root does not match the log");
+                throw Failure(name + ": root does not match the log" + where);
             if (cp.ledger_head != ledger)
-                throw Failure(name + ": ledger head does not match the log");
+                throw Failure(name + ": ledger head does not match the log" + where);
+            matched_size_ = size;
             ++summary_.checkpoints;
         }
     }
@@ -215,6 +219,7 @@ private:
     LogFrontier frontier_;
     const std::vector<Checkpoint> &checkpoints_; /* ascending tree size */
     std::size_t next_checkpoint_ = 0;
+    std::uint64_t matched_size_ = 0; /* tree size of the last checkpoint the log matched */
     std::vector<LedgerClaim> claims_; /* ascending position */
     std::size_t next_claim_ = 0;
     std::unordered_map<std::string, StreamState> streams_;
