@@ -12,6 +12,7 @@ PACKAGES=(
     libgtest-dev
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
     python3 python3-psycopg2
+    openssl python3-cryptography   # checkpoint signing keys, and the verifier tests' independent Ed25519
     kcat gnuplot-nox
     postgresql-15-pgq3   # PgQ, the queue the Kafka publisher bench compares against
     prometheus-postgres-exporter curl   # the monitoring test scrapes the real exporter
