@@ -67,7 +67,7 @@ bool lowest_bit(std::uint64_t value) { return (value & 1) != 0; }
 Digest merkle_leaf_hash(const Digest &ledger_hash)
 {
     const std::uint8_t prefix = 0x00;
-    Sha256 hasher;
+    Sha256 &hasher = reused_sha256();
     hasher.update(&prefix, 1);
     hasher.update(ledger_hash.data(), ledger_hash.size());
     return hasher.finish();
@@ -76,7 +76,7 @@ Digest merkle_leaf_hash(const Digest &ledger_hash)
 Digest merkle_node_hash(const Digest &left, const Digest &right)
 {
     const std::uint8_t prefix = 0x01;
-    Sha256 hasher;
+    Sha256 &hasher = reused_sha256();
     hasher.update(&prefix, 1);
     hasher.update(left.data(), left.size());
     hasher.update(right.data(), right.size());
@@ -196,18 +196,27 @@ bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Di
 std::vector<MerkleFrontier::CompletedBlock> MerkleFrontier::append(const Digest &leaf_hash)
 {
     std::vector<CompletedBlock> completed;
+    add(leaf_hash, &completed);
+    return completed;
+}
+
+void MerkleFrontier::push(const Digest &leaf_hash) { add(leaf_hash, nullptr); }
+
+void MerkleFrontier::add(const Digest &leaf_hash, std::vector<CompletedBlock> *completed)
+{
     Digest node = leaf_hash;
     int level = 0;
-    completed.push_back(CompletedBlock{MerkleBlock{0, size_}, node});
+    if (completed != nullptr)
+        completed->push_back(CompletedBlock{MerkleBlock{0, size_}, node});
     while ((size_ >> level) & 1) {
         node = merkle_node_hash(peaks_.back(), node);
         peaks_.pop_back();
         level++;
-        completed.push_back(CompletedBlock{MerkleBlock{level, size_ >> level}, node});
+        if (completed != nullptr)
+            completed->push_back(CompletedBlock{MerkleBlock{level, size_ >> level}, node});
     }
     peaks_.push_back(node);
     size_++;
-    return completed;
 }
 
 Digest MerkleFrontier::root() const { return fold_blocks(peaks_); }

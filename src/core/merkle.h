@@ -102,10 +102,14 @@ public:
     };
 
     std::vector<CompletedBlock> append(const Digest &leaf_hash);
+    /* append() without the report: nothing allocated per leaf (the verifier's hot loop). */
+    void push(const Digest &leaf_hash);
     Digest root() const;
     std::uint64_t size() const { return size_; }
 
 private:
+    void add(const Digest &leaf_hash, std::vector<CompletedBlock> *completed);
+
     std::uint64_t size_ = 0;
     std::vector<Digest> peaks_; /* right-edge blocks, largest first */
 };

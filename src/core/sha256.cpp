@@ -10,15 +10,39 @@
 #include "assert_no_postgres.h"
 
 namespace eventstore {
+namespace {
+
+/*
+ * SHA-256 fetched once per process: OpenSSL 3 looks the algorithm up again
+ * on every initialisation given EVP_sha256().  Never freed: it lives as
+ * long as the process.
+ */
+const EVP_MD *sha256_algorithm()
+{
+    static EVP_MD *const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (algorithm == nullptr)
+        throw std::runtime_error("could not fetch SHA-256 from OpenSSL");
+    return algorithm;
+}
+
+}  // namespace
 
 Sha256::Sha256() : context_(EVP_MD_CTX_new())
 {
     if (context_ == nullptr)
         throw std::runtime_error("could not allocate a SHA-256 context");
-    if (EVP_DigestInit_ex(context_, EVP_sha256(), nullptr) != 1) {
+    try {
+        reset();
+    } catch (...) {
         EVP_MD_CTX_free(context_);
-        throw std::runtime_error("could not initialise SHA-256");
+        throw;
     }
+}
+
+void Sha256::reset()
+{
+    if (EVP_DigestInit_ex2(context_, sha256_algorithm(), nullptr) != 1)
+        throw std::runtime_error("could not initialise SHA-256");
 }
 
 Sha256::~Sha256() { EVP_MD_CTX_free(context_); }
@@ -40,9 +64,16 @@ Digest Sha256::finish()
 
 Digest sha256(std::string_view bytes)
 {
-    Sha256 hasher;
+    Sha256 &hasher = reused_sha256();
     hasher.update(bytes);
     return hasher.finish();
+}
+
+Sha256 &reused_sha256()
+{
+    thread_local Sha256 hasher;
+    hasher.reset();
+    return hasher;
 }
 
 std::string to_hex(const std::uint8_t *bytes, std::size_t length)

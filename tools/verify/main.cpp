@@ -25,7 +25,6 @@
 
 #include "byte_source.h"
 #include "checkpoint_set.h"
-#include "core_agreement.h"
 #include "errors.h"
 #include "log_verifier.h"
 #include "proof_check.h"
@@ -115,7 +114,6 @@ Options parse_options(int argc, char **argv)
 int run(const Options &options)
 {
     const auto started = std::chrono::steady_clock::now();
-    check_agreement_with_core();
 
     SigningKeys keys;
     for (const std::string &path : options.public_keys)

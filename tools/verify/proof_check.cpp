@@ -1,7 +1,7 @@
 /*
  * proof_check.cpp — see proof_check.h.  The Merkle algorithms are core's
  * (verify_inclusion, verify_consistency, merkle_leaf_hash): a handful of
- * proofs does not need LogHasher's speed.
+ * proofs does not need the walk's speed.
  */
 #include "proof_check.h"
 
