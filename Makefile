@@ -67,7 +67,7 @@ VERIFY_CORE_OBJS = src/core/sha256.o src/core/canonical_event.o src/core/ledger.
 
 all: tools/pg_eventstore_verify
 tools/pg_eventstore_verify: $(VERIFY_OBJS) $(VERIFY_CORE_OBJS)
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ -lcrypto
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -pthread -o $@ $^ -lcrypto
 
 .PHONY: install-verifier uninstall-verifier
 install: install-verifier

@@ -7,10 +7,27 @@
  * the stream lookup reuses one key string, and the hashes are src/core's
  * own (the code the database hashed with), which reuse one OpenSSL context
  * per thread.  Failure messages are built only when something fails.
+ *
+ * Two stages on two threads, so that a 2-core machine verifies at about
+ * half the speed of a plain SHA-256 of the file even for small events
+ * (each row costs about 13 SHA-256 blocks here against openssl's 8):
+ *   1. rows (a helper thread): read and parse each row, check its position,
+ *      its stream version and its event hash, and hand on (position, event
+ *      hash, stored ledger hash) in batches;
+ *   2. chain (the calling thread): the ledger, the Merkle tree, proofs'
+ *      ledger hashes and the checkpoints.
+ * The first failure in log order wins: a failure of stage 1 at a row is
+ * reported only once stage 2 has checked every row before it without one.
  */
 #include "log_verifier.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -62,14 +79,22 @@ public:
     WalkSummary run()
     {
         check_checkpoints_at(0, Digest{});
-        std::vector<CopyField> fields;
-        fields.reserve(kColumnCount + 1);
+        std::thread rows([this] { read_rows(); });
+        std::optional<Failure> chain_failure;
         try {
-            while (reader_.next_row(fields))
-                row(fields);
-        } catch (const FormatError &e) {
-            throw Failure(std::string("log ") + e.what());
+            chain_rows();
+        } catch (const Failure &failure) {
+            chain_failure = failure;
         }
+        stop_rows();
+        rows.join();
+        if (chain_failure)
+            throw *chain_failure;
+        if (rows_failure_)
+            throw *rows_failure_;
+        if (rows_error_)
+            std::rethrow_exception(rows_error_);
+
         const std::int64_t last = position_;
         if (next_checkpoint_ < checkpoints_.size()) {
             const Checkpoint &cp = checkpoints_[next_checkpoint_];
@@ -128,9 +153,9 @@ private:
             malformed("expected " + std::to_string(kColumnCount) + " columns, found " + std::to_string(fields.size()));
 
         const std::int64_t position = integer(fields, kPosition);
-        if (position != position_ + 1)
+        if (position != rows_position_ + 1)
             throw Failure("position " + std::to_string(position) + ": expected position " +
-                          std::to_string(position_ + 1));
+                          std::to_string(rows_position_ + 1));
 
         EventFields event;
         event.stream_id = text(fields, kStreamId);
@@ -161,7 +186,78 @@ private:
         }
         stream.version = event.stream_version;
         stream.hash = hash;
+        rows_position_ = position;
+        batch_.push_back(Hashed{position, hash, stored_ledger});
+        if (batch_.size() == kBatchRows)
+            hand_on_batch();
+    }
 
+    /* ---- stage 1: the helper thread ---- */
+
+    void read_rows()
+    {
+        try {
+            std::vector<CopyField> fields;
+            fields.reserve(kColumnCount + 1);
+            try {
+                while (!stopping() && reader_.next_row(fields))
+                    row(fields);
+            } catch (const FormatError &e) {
+                throw Failure(std::string("log ") + e.what());
+            }
+        } catch (const Failure &failure) {
+            rows_failure_ = failure;
+        } catch (...) {
+            rows_error_ = std::current_exception();
+        }
+        hand_on_batch();
+        std::lock_guard<std::mutex> lock(mutex_);
+        rows_done_ = true;
+        changed_.notify_all();
+    }
+
+    void hand_on_batch()
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [this] { return queue_.size() < kQueuedBatches || stop_; });
+        if (!batch_.empty() && !stop_)
+            queue_.push_back(std::move(batch_));
+        batch_.clear();
+        batch_.reserve(kBatchRows);
+        changed_.notify_all();
+    }
+
+    bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+
+    void stop_rows()
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+        changed_.notify_all();
+    }
+
+    /* ---- stage 2: the calling thread ---- */
+
+    void chain_rows()
+    {
+        for (;;) {
+            std::vector<Hashed> batch;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                changed_.wait(lock, [this] { return !queue_.empty() || rows_done_; });
+                if (queue_.empty())
+                    return;
+                batch = std::move(queue_.front());
+                queue_.pop_front();
+                changed_.notify_all();
+            }
+            for (const Hashed &hashed : batch)
+                chain(hashed.position, hashed.event_hash, hashed.stored_ledger);
+        }
+    }
+
+    void chain(std::int64_t position, const Digest &hash, const Digest &stored_ledger)
+    {
         const Digest ledger = eventstore::ledger_hash(ledger_, hash, position);
         if (ledger != stored_ledger) {
             throw Failure("position " + std::to_string(position) + ": ledger hash does not match");
@@ -202,15 +298,38 @@ private:
         }
     }
 
+    /* What stage 1 hands on per row. */
+    struct Hashed {
+        std::int64_t position;
+        Digest event_hash;
+        Digest stored_ledger;
+    };
+    static constexpr std::size_t kBatchRows = 4096;
+    static constexpr std::size_t kQueuedBatches = 8;
+
+    /* Stage 1's own. */
     CopyTextReader reader_;
+    std::unordered_map<std::string, StreamState> streams_;
+    std::string key_;
+    std::int64_t rows_position_ = 0;
+    std::vector<Hashed> batch_;
+    std::optional<Failure> rows_failure_; /* read by stage 2 only after the join */
+    std::exception_ptr rows_error_;
+
+    /* Between the stages. */
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<std::vector<Hashed>> queue_;
+    bool rows_done_ = false;
+    std::atomic<bool> stop_{false}; /* set by stage 2 (failure or end): stage 1 stops reading */
+
+    /* Stage 2's own. */
     MerkleFrontier frontier_;
     const std::vector<Checkpoint> &checkpoints_; /* ascending tree size */
     std::size_t next_checkpoint_ = 0;
     std::uint64_t matched_size_ = 0; /* tree size of the last checkpoint the log matched */
     std::vector<LedgerClaim> claims_; /* ascending position */
     std::size_t next_claim_ = 0;
-    std::unordered_map<std::string, StreamState> streams_;
-    std::string key_;
     std::int64_t position_ = 0;
     Digest ledger_{}; /* ledger(0): 32 zero bytes */
     WalkSummary summary_;
