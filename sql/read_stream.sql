@@ -63,3 +63,33 @@ SELECT test_error($$SELECT * FROM eventstore.read_category('readcat')$$);
 RESET ROLE;
 DROP ROLE read_policed;
 ALTER TABLE eventstore.events DISABLE ROW LEVEL SECURITY;
+
+-- read_all and read_category go from the position indexes straight to each
+-- event's row (log_positions.event_row).  The same rows come back when the
+-- index alone answers (VACUUM sets the visibility map), and when events
+-- was rewritten: VACUUM FULL gives it a new file, the row pointers into the
+-- old one are no longer followed, and the sequencer records the new file
+-- from its next position on.
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds');
+CREATE TABLE read_before AS SELECT * FROM eventstore.read_all(0, 2147483647);
+CREATE TABLE read_category_before AS SELECT * FROM eventstore.read_category('readcat');
+SELECT f.filenode = pg_relation_filenode('eventstore.events') AS pointers_in_this_file
+FROM eventstore.event_row_file f;
+VACUUM eventstore.log_positions;
+SELECT (SELECT array_agg(r::text ORDER BY r.global_position) FROM eventstore.read_all(0, 2147483647) r)
+       = (SELECT array_agg(b::text ORDER BY b.global_position) FROM read_before b) AS same_rows_from_the_index;
+VACUUM FULL eventstore.events;
+SELECT f.filenode = pg_relation_filenode('eventstore.events') AS pointers_in_this_file
+FROM eventstore.event_row_file f;
+SELECT (SELECT array_agg(r::text ORDER BY r.global_position) FROM eventstore.read_all(0, 2147483647) r)
+       = (SELECT array_agg(b::text ORDER BY b.global_position) FROM read_before b) AS same_rows_after_rewrite,
+       (SELECT array_agg(r::text ORDER BY r.global_position) FROM eventstore.read_category('readcat') r)
+       = (SELECT array_agg(b::text ORDER BY b.global_position) FROM read_category_before b) AS same_category_rows;
+SELECT eventstore.append('readcat-3', 'Opened', '{}');
+SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds');
+SELECT f.filenode = pg_relation_filenode('eventstore.events') AS pointers_in_this_file,
+       f.from_position = (SELECT max(global_position) FROM eventstore.log_positions) AS from_the_new_position
+FROM eventstore.event_row_file f;
+SELECT stream_id, event_type FROM eventstore.read_category('readcat',
+    (SELECT max(global_position) - 1 FROM eventstore.log_positions));
+DROP TABLE read_before, read_category_before;

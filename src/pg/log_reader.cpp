@@ -35,6 +35,9 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/itup.h"
+#include "access/visibilitymap.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -48,6 +51,7 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "storage/bufmgr.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -181,6 +185,17 @@ void open_range(IndexRange *range, Relation table, const char *index_name, int k
     range->slot = table_slot_create(table, nullptr);
 }
 
+/*
+ * A range of a position index whose entries read_positions() may use
+ * without the heap: a btree scan keeps index tuples only when asked
+ * before its first rescan.
+ */
+void open_position_range(IndexRange *range, const char *index_name, int key_count, const LogRead *read)
+{
+    open_range(range, read->positions, index_name, key_count, read);
+    range->scan->xs_want_itup = true;
+}
+
 /* (Re)starts the range with its keys as set. */
 void start_range(IndexRange *range)
 {
@@ -258,25 +273,103 @@ void read_stream_events(LogRead *read, text *stream_id, int64 from_version)
 }
 
 /*
- * The events of a range of log positions, in global order: `positions` is
- * started on log_positions_pkey or log_positions_category_idx, each of its
- * rows names an event, fetched by events' primary key.
+ * Where events' rows are: from_position on, log_positions.event_row points
+ * at each event's row while events keeps the file named in event_row_file
+ * (the 0.2 script says why).  Anything else is found by primary key.
  */
-void read_positions(LogRead *read, IndexRange *positions)
+struct RowPointers {
+    bool usable;
+    int64 from_position;
+    BlockNumber blocks; /* events' size now: a pointer past it is not followed */
+};
+
+void load_row_pointers(const LogRead *read, RowPointers *pointers)
 {
+    *pointers = RowPointers{false, 0, 0};
+    const Oid file_table = extension_relation("event_row_file");
+    if (!OidIsValid(file_table))
+        return;
+    Relation table = table_open(file_table, AccessShareLock);
+    TableScanDesc scan = table_beginscan(table, read->snapshot, 0, nullptr);
+    TupleTableSlot *slot = table_slot_create(table, nullptr);
+    if (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        bool isnull;
+        const Oid filenode = DatumGetObjectId(slot_getattr(slot, column_number(table, "filenode"), &isnull));
+        pointers->from_position = DatumGetInt64(slot_getattr(slot, column_number(table, "from_position"), &isnull));
+        pointers->usable = filenode == read->events->rd_node.relNode;
+        pointers->blocks = RelationGetNumberOfBlocks(read->events);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_endscan(scan);
+    table_close(table, NoLock);
+}
+
+/* Fetches the event a trusted row pointer points at; false when it cannot be used. */
+bool fetch_by_pointer(const LogRead *read, const RowPointers *pointers, int64 position, Datum row, bool row_is_null,
+                      TupleTableSlot *event)
+{
+    if (!pointers->usable || row_is_null || position < pointers->from_position)
+        return false;
+    ItemPointerData at = *(ItemPointer)DatumGetPointer(row); /* tid is passed by reference */
+    if (ItemPointerGetBlockNumber(&at) >= pointers->blocks)
+        return false;
+    return table_tuple_fetch_row_version(read->events, &at, read->snapshot, event);
+}
+
+/*
+ * The events of a range of log positions, in global order: `positions` is
+ * started on log_positions_pkey or log_positions_category_idx, whose
+ * entries carry the position and the event's row (INCLUDE event_row).
+ * Where the visibility map says a page of log_positions is all visible,
+ * the index entry is enough (an index-only scan, as the executor makes
+ * it); the event is then fetched by its row pointer, or else by primary
+ * key with the stream id and version from the position's row.
+ */
+void read_positions(LogRead *read, IndexRange *positions, AttrNumber index_position_column,
+                    AttrNumber index_row_column)
+{
+    RowPointers pointers;
+    load_row_pointers(read, &pointers);
     IndexRange event;
     open_range(&event, read->events, "events_pkey", 2, read);
-    while (wants_more(read) && next_in_range(positions)) {
+    TupleTableSlot *by_pointer = table_slot_create(read->events, nullptr);
+    Buffer visibility = InvalidBuffer;
+    const AttrNumber event_row_column = column_number(read->positions, "event_row");
+    IndexScanDesc scan = positions->scan; /* opened with open_position_range() */
+    ItemPointer entry;
+    while (wants_more(read) && (entry = index_getnext_tid(scan, ForwardScanDirection)) != nullptr) {
         bool isnull;
+        bool row_is_null;
+        Datum global_position;
+        Datum row;
+        bool have_heap_row = false;
+        if (VM_ALL_VISIBLE(read->positions, ItemPointerGetBlockNumber(entry), &visibility)) {
+            global_position = index_getattr(scan->xs_itup, index_position_column, scan->xs_itupdesc, &isnull);
+            row = index_getattr(scan->xs_itup, index_row_column, scan->xs_itupdesc, &row_is_null);
+        } else {
+            if (!index_fetch_heap(scan, positions->slot))
+                continue; /* not visible to this read */
+            have_heap_row = true;
+            global_position = slot_getattr(positions->slot, read->position_global_position, &isnull);
+            row = slot_getattr(positions->slot, event_row_column, &row_is_null);
+        }
+        if (fetch_by_pointer(read, &pointers, DatumGetInt64(global_position), row, row_is_null, by_pointer)) {
+            emit_event(read, by_pointer, global_position, true);
+            continue;
+        }
+        if (!have_heap_row && !index_fetch_heap(scan, positions->slot))
+            continue;
         const Datum stream_id = slot_getattr(positions->slot, read->position_stream_id, &isnull);
         const Datum version = slot_getattr(positions->slot, read->position_stream_version, &isnull);
-        const Datum global_position = slot_getattr(positions->slot, read->position_global_position, &isnull);
         set_key(&event, 0, 1, BTEqualStrategyNumber, F_TEXTEQ, stream_id);
         set_key(&event, 1, 2, BTEqualStrategyNumber, F_INT8EQ, version);
         start_range(&event);
         if (next_in_range(&event))
             emit_event(read, event.slot, global_position, true);
     }
+    if (BufferIsValid(visibility))
+        ReleaseBuffer(visibility);
+    ExecDropSingleTupleTableSlot(by_pointer);
     close_range(&event);
 }
 
@@ -350,11 +443,11 @@ Datum eventstore_read_category(PG_FUNCTION_ARGS)
     LogRead read;
     begin_read(&read, fcinfo, max_count);
     IndexRange positions;
-    open_range(&positions, read.positions, "log_positions_category_idx", 2, &read);
+    open_position_range(&positions, "log_positions_category_idx", 2, &read);
     set_key(&positions, 0, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(PG_GETARG_TEXT_PP(0)));
     set_key(&positions, 1, 2, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(after));
     start_range(&positions);
-    read_positions(&read, &positions);
+    read_positions(&read, &positions, 2, 3); /* (category, global_position) INCLUDE (event_row) */
     close_range(&positions);
     end_read(&read);
     return (Datum)0;
@@ -369,10 +462,10 @@ Datum eventstore_read_all(PG_FUNCTION_ARGS)
     LogRead read;
     begin_read(&read, fcinfo, max_count);
     IndexRange positions;
-    open_range(&positions, read.positions, "log_positions_pkey", 1, &read);
+    open_position_range(&positions, "log_positions_pkey", 1, &read);
     set_key(&positions, 0, 1, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(after));
     start_range(&positions);
-    read_positions(&read, &positions);
+    read_positions(&read, &positions, 1, 2); /* (global_position) INCLUDE (event_row) */
     close_range(&positions);
     end_read(&read);
     return (Datum)0;

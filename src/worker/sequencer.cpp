@@ -36,6 +36,7 @@
 #include <cstring>
 
 #include "pg/event_hashing.h"
+#include "pg/extension_relation.h"
 #include "pg/kept_plan.h"
 #include "pg/spi_helpers.h"
 
@@ -51,7 +52,9 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "access/table.h"
 }
 
 namespace eventstore::worker {
@@ -81,7 +84,7 @@ constexpr Oid kSnapshotTypeOid = 5038; /* pg_snapshot */
  * from the stream id (the part before the first '-'), not from a join.
  */
 KeptPlan delta_batch_statement = {
-    "SELECT e.stream_id, e.stream_version, pg_catalog.split_part(e.stream_id, '-', 1), e.hash "
+    "SELECT e.stream_id, e.stream_version, pg_catalog.split_part(e.stream_id, '-', 1), e.hash, e.ctid "
     "FROM eventstore.events e "
     "WHERE e.xid >= $1 AND e.xid < $2 "
     "  AND pg_catalog.pg_visible_in_snapshot(e.xid, $4) AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3) "
@@ -94,7 +97,7 @@ KeptPlan delta_batch_statement = {
 
 /* Bootstrap (no stored snapshot): every visible event without a position. */
 KeptPlan bootstrap_batch_statement = {
-    "SELECT e.stream_id, e.stream_version, pg_catalog.split_part(e.stream_id, '-', 1), e.hash "
+    "SELECT e.stream_id, e.stream_version, pg_catalog.split_part(e.stream_id, '-', 1), e.hash, e.ctid "
     "FROM eventstore.events e "
     "WHERE pg_catalog.pg_visible_in_snapshot(e.xid, $1) "
     "  AND NOT EXISTS (SELECT FROM eventstore.log_positions p "
@@ -105,11 +108,27 @@ KeptPlan bootstrap_batch_statement = {
 
 KeptPlan insert_positions_statement = {
     "INSERT INTO eventstore.log_positions "
-    "  (global_position, stream_id, stream_version, category, ledger_hash, sequenced_at) "
+    "  (global_position, stream_id, stream_version, category, ledger_hash, event_row, sequenced_at) "
     /* multi-argument unnest is grammar (ROWS FROM), not a function lookup */
-    "SELECT u.*, $6 FROM unnest($1, $2, $3, $4, $5) AS u",
-    6,
-    {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, TIMESTAMPTZOID}};
+    "SELECT u.*, $7 FROM unnest($1, $2, $3, $4, $5, $6) AS u",
+    7,
+    {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, TIDARRAYOID, TIMESTAMPTZOID}};
+
+/* The same for a database still at extension version 0.1, whose log_positions has no event_row yet. */
+KeptPlan insert_positions_01_statement = {
+    "INSERT INTO eventstore.log_positions "
+    "  (global_position, stream_id, stream_version, category, ledger_hash, sequenced_at) "
+    "SELECT u.*, $7 FROM unnest($1, $2, $3, $4, $5) AS u",
+    7,
+    {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, TIDARRAYOID, TIMESTAMPTZOID}};
+
+/* The file events' row pointers belong to (see event_row_file in the 0.2 script). */
+KeptPlan event_row_file_statement = {"SELECT filenode FROM eventstore.event_row_file", 0, {}};
+KeptPlan record_event_row_file_statement = {
+    "INSERT INTO eventstore.event_row_file (singleton, filenode, from_position) VALUES (true, $1, $2) "
+    "ON CONFLICT (singleton) DO UPDATE SET filenode = excluded.filenode, from_position = excluded.from_position",
+    2,
+    {OIDOID, INT8OID}};
 
 KeptPlan ledger_head_statement = {
     "SELECT global_position, ledger_hash FROM eventstore.log_positions ORDER BY global_position DESC LIMIT 1", 0,
@@ -172,13 +191,14 @@ int64 read_ledger_head(uint8 *ledger_hash)
 }
 
 /* Assigns positions to one fetched chunk and inserts them. Returns the new last position. */
-int64 sequence_chunk(SPITupleTable *rows, uint64 count, int64 position, uint8 *ledger_hash)
+int64 sequence_chunk(SPITupleTable *rows, uint64 count, int64 position, uint8 *ledger_hash, bool row_pointers)
 {
     Datum *positions = (Datum *)palloc(sizeof(Datum) * count);
     Datum *stream_ids = (Datum *)palloc(sizeof(Datum) * count);
     Datum *versions = (Datum *)palloc(sizeof(Datum) * count);
     Datum *categories = (Datum *)palloc(sizeof(Datum) * count);
     Datum *ledgers = (Datum *)palloc(sizeof(Datum) * count);
+    Datum *rows_at = (Datum *)palloc(sizeof(Datum) * count);
     for (uint64 i = 0; i < count; i++) {
         HeapTuple tuple = rows->vals[i];
         bool isnull;
@@ -186,6 +206,7 @@ int64 sequence_chunk(SPITupleTable *rows, uint64 count, int64 position, uint8 *l
         stream_ids[i] = SPI_getbinval(tuple, rows->tupdesc, 1, &isnull);
         versions[i] = SPI_getbinval(tuple, rows->tupdesc, 2, &isnull);
         categories[i] = SPI_getbinval(tuple, rows->tupdesc, 3, &isnull);
+        rows_at[i] = SPI_getbinval(tuple, rows->tupdesc, 5, &isnull);
         pg::hash_from_bytea(DatumGetByteaPP(SPI_getbinval(tuple, rows->tupdesc, 4, &isnull)), "event hash",
                             event_hash);
         position++;
@@ -193,14 +214,46 @@ int64 sequence_chunk(SPITupleTable *rows, uint64 count, int64 position, uint8 *l
         positions[i] = Int64GetDatum(position);
         ledgers[i] = PointerGetDatum(pg::hash_to_bytea(ledger_hash));
     }
-    Datum args[6] = {PointerGetDatum(array_of(positions, nullptr, (int)count, INT8OID)),
+    Datum args[7] = {PointerGetDatum(array_of(positions, nullptr, (int)count, INT8OID)),
                      PointerGetDatum(array_of(stream_ids, nullptr, (int)count, TEXTOID)),
                      PointerGetDatum(array_of(versions, nullptr, (int)count, INT8OID)),
                      PointerGetDatum(array_of(categories, nullptr, (int)count, TEXTOID)),
                      PointerGetDatum(array_of(ledgers, nullptr, (int)count, BYTEAOID)),
+                     PointerGetDatum(array_of(rows_at, nullptr, (int)count, TIDOID)),
                      TimestampTzGetDatum(GetCurrentTimestamp())};
-    run_kept_plan(insert_positions_statement, args, nullptr, false, 0, SPI_OK_INSERT);
+    run_kept_plan(row_pointers ? insert_positions_statement : insert_positions_01_statement, args, nullptr, false, 0,
+                  SPI_OK_INSERT);
     return position;
+}
+
+/*
+ * The sequencer records events' row pointers (log_positions.event_row);
+ * they hold while events keeps its file.  Before the first position of a
+ * round, if the file is not the one recorded (a new process, a rewrite of
+ * events, a restore), records it with the round's first position: readers
+ * trust pointers from there on only.  Known per process, so most rounds
+ * only compare two numbers.
+ */
+void note_event_row_file(int64 first_position)
+{
+    static Oid recorded = InvalidOid;
+    const Oid events = pg::extension_relation("events");
+    /* Held to the end of the round: no rewrite of events between here and the batch query. */
+    Relation relation = table_open(events, AccessShareLock);
+    const Oid filenode = relation->rd_node.relNode;
+    table_close(relation, NoLock);
+    if (filenode == recorded)
+        return;
+    run_kept_plan(event_row_file_statement, nullptr, nullptr, false, 1, SPI_OK_SELECT);
+    bool isnull = true;
+    const Oid stored =
+        SPI_processed == 1 ? DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))
+                           : InvalidOid;
+    if (stored != filenode) {
+        Datum args[2] = {ObjectIdGetDatum(filenode), Int64GetDatum(first_position)};
+        run_kept_plan(record_event_row_file_statement, args, nullptr, false, 0, SPI_OK_INSERT);
+    }
+    recorded = filenode;
 }
 
 }  // namespace
@@ -222,6 +275,9 @@ SequencerRound sequence_committed_events()
 
     uint8 ledger_hash[kHashBytes];
     int64 position = read_ledger_head(ledger_hash);
+    const bool row_pointers = OidIsValid(pg::extension_relation("event_row_file"));
+    if (row_pointers)
+        note_event_row_file(position + 1);
 
     /*
      * read_only = false makes SPI take a fresh snapshot for the scan, newer
@@ -245,7 +301,7 @@ SequencerRound sequence_committed_events()
         if (fetched == 0)
             break;
         SPITupleTable *rows = SPI_tuptable;
-        position = sequence_chunk(rows, fetched, position, ledger_hash);
+        position = sequence_chunk(rows, fetched, position, ledger_hash, row_pointers);
         round.events += (int64)fetched;
         SPI_freetuptable(rows);
     }
