@@ -55,3 +55,19 @@ SELECT count(*) FROM eventstore.streams WHERE stream_id = 'account-rolled-back';
 SELECT eventstore.append(repeat('x', 255), 'Long', '{}');
 SELECT eventstore.append('compte-é€', 'Ouvert', '{"déjà": "vu"}');
 SELECT stream_id, category FROM eventstore.streams WHERE stream_id = 'compte-é€';
+
+-- Savepoints: an append rolled back to a savepoint leaves no trace, and the
+-- stream goes on from the version before it.
+BEGIN;
+SELECT eventstore.append('savepoint-1', 'A', '{}');
+SAVEPOINT s1;
+SELECT eventstore.append('savepoint-1', 'B', '{}');
+ROLLBACK TO SAVEPOINT s1;
+SELECT eventstore.append('savepoint-1', 'C', '{}');
+SAVEPOINT s2;
+SELECT eventstore.append('savepoint-1', 'D', '{}');
+RELEASE SAVEPOINT s2;
+COMMIT;
+SELECT stream_version, event_type FROM eventstore.read_stream('savepoint-1');
+SELECT ok FROM eventstore.verify_stream('savepoint-1');
+SELECT eventstore.stream_version('savepoint-1');

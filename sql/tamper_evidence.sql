@@ -60,8 +60,11 @@ FROM eventstore.consistency_proof(100, 300) p;
 SELECT jsonb_array_length(eventstore.consistency_proof(300, 300)->'path') AS same_size_path;
 
 -- Bad input: 22023; no checkpoint yet when tree_size is left out: 55000.
-SELECT test_error($$SELECT eventstore.merkle_root(-1)$$);
-SELECT test_error($$SELECT eventstore.merkle_root((SELECT max(global_position) + 1 FROM eventstore.log_positions))$$);
+-- (The last sequenced position in the message is masked: earlier tests decide it.)
+SELECT regexp_replace(test_error($$SELECT eventstore.merkle_root(-1)$$), '\(\d+\)', '(N)') AS error;
+SELECT regexp_replace(test_error($$SELECT eventstore.merkle_root((SELECT max(global_position) + 1
+                                                                  FROM eventstore.log_positions))$$),
+                      '\d+', 'N', 'g') AS error;
 SELECT test_error($$SELECT eventstore.inclusion_proof(0, 10)$$);
 SELECT test_error($$SELECT eventstore.inclusion_proof(11, 10)$$);
 SELECT test_error($$SELECT eventstore.inclusion_proof(NULL)$$);
