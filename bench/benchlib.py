@@ -200,15 +200,21 @@ class Side:
                    conflict that was caught); overrides events_per_tx.
     defines:       extra pgbench variables (-D name=value).
     env:           extra environment for pgbench (e.g. PGOPTIONS).
+    prepare:       optional fn(bench) run before each of this side's runs,
+                   ahead of the run's quiesce: for sides that differ in a
+                   server setting rather than a script (ALTER SYSTEM and
+                   pg_reload_conf(), then wait until the worker acts on it).
     """
 
-    def __init__(self, script, events_per_tx=1, count_events=None, defines=None, label=None, env=None):
+    def __init__(self, script, events_per_tx=1, count_events=None, defines=None, label=None, env=None,
+                 prepare=None):
         self.script = script
         self.events_per_tx = events_per_tx
         self.count_events = count_events
         self.defines = defines or {}
         self.label = label or Path(script).stem
         self.env = env or {}
+        self.prepare = prepare
 
 
 class PgbenchResult:
@@ -330,8 +336,9 @@ class Bench:
     # ---- pgbench -------------------------------------------------------------
 
     def pgbench(self, script, clients, seconds=None, tag=None, defines=None, rate=None,
-                sample=None, sample_every=0.5, env=None):
-        """Runs bench/pgbench/SCRIPT with -c/-j CLIENTS for SECONDS.
+                sample=None, sample_every=0.5, env=None, transactions=None):
+        """Runs bench/pgbench/SCRIPT with -c/-j CLIENTS for SECONDS, or for
+        TRANSACTIONS transactions per client (pgbench -t) when given.
 
         Prepared statements (-M prepared) on both sides: an application
         calls append the same way, and the plain INSERT gets the same help.
@@ -346,8 +353,9 @@ class Bench:
         prefix = self.log_dir / tag
         variables = {"tag": tag, "payload": PAYLOAD, "v": 0}
         variables.update(defines or {})
+        length = ["-t", str(transactions)] if transactions else ["-T", str(seconds)]
         command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(clients),
-                   "-T", str(seconds), "-l", f"--log-prefix={prefix}",
+                   *length, "-l", f"--log-prefix={prefix}",
                    "-f", str(PGBENCH_DIR / script)]
         if rate:
             command += ["--rate", str(rate)]
@@ -407,11 +415,12 @@ class Bench:
         measured = self.measure(case, {"baseline": baseline, "ours": ours}, clients, unit=unit)
         return self.ratio_row(case, measured, "ours", "baseline", target_ratio, unit, note)
 
-    def measure(self, case, sides, clients, seconds=None, wal=False, unit="events/s"):
+    def measure(self, case, sides, clients, seconds=None, wal=False, unit="events/s", rounds=None):
         """Runs every side of `sides` ({name: Side}) once per round, ROUNDS
-        rounds, in the given order in odd rounds and in reverse in even ones
-        (with two sides, the ABBA order of compare()); each run starts
-        quiesced.  Records nothing: ratio_row() makes rows from the result.
+        rounds (or `rounds`), in the given order in odd rounds and in
+        reverse in even ones (with two sides, the ABBA order of compare());
+        each run starts quiesced.  Records nothing: ratio_row() makes rows
+        from the result.
 
         wal: also measure the WAL each side wrote, from the insert LSN before
         the run to the one after it once the sequencer has given every event
@@ -428,10 +437,12 @@ class Bench:
                                       "seconds": seconds, **({"wal_bytes": 0} if wal else {})}}
                     for name, side in sides.items()}
         case_index = len(self.rows) + 1
-        for round_number in range(1, ROUNDS + 1):
+        for round_number in range(1, (rounds or ROUNDS) + 1):
             for name in names if round_number % 2 else names[::-1]:
                 side, stats = sides[name], measured[name]
                 tag = f"{self.scenario}_{case_index}_{name}{round_number}"
+                if side.prepare:
+                    side.prepare(self)
                 self.quiesce()
                 loops_before = self.worker_loops()
                 lsn_before = self.wal_lsn() if wal else None
