@@ -20,6 +20,34 @@ COMMENT ON TABLE eventstore.sequencer_lock IS
 REVOKE ALL ON eventstore.sequencer_lock FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
+-- The checkpoint topic is the worker's
+-- ---------------------------------------------------------------------------
+-- Auditors keep every line of pg_eventstore.checkpoint_topic as a signed
+-- checkpoint (docs/tamper-evidence.md).  A line anyone else put there would
+-- be a false alarm for them, or, with unsigned checkpoints, a forgery: no
+-- publish() and no route may use that topic.  The worker writes its
+-- checkpoints to the outbox itself.  (STABLE now: it reads a setting.)
+CREATE OR REPLACE FUNCTION eventstore.checked_topic(parameter_name text, topic text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM eventstore.required(parameter_name, topic);
+    IF topic !~ '^[A-Za-z0-9._-]{1,249}$' OR topic IN ('.', '..') THEN
+        RAISE EXCEPTION '% "%" is not a valid Kafka topic name', parameter_name, topic
+            USING ERRCODE = '22023',
+                  HINT = 'Use 1 to 249 letters, digits, ".", "_" or "-".';
+    END IF;
+    IF topic = current_setting('pg_eventstore.checkpoint_topic', true) THEN
+        RAISE EXCEPTION 'topic "%" is reserved for the worker''s checkpoints', topic
+            USING ERRCODE = '42501',
+                  HINT = 'It is pg_eventstore.checkpoint_topic; only the worker publishes there.';
+    END IF;
+    RETURN topic;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
 -- publish(): the key and the headers count toward the size limit
 -- ---------------------------------------------------------------------------
 -- 0.1 measured only the payload, so a 10 MB key or header was accepted.

@@ -108,3 +108,13 @@ SELECT test_error($$DELETE FROM eventstore.checkpoints$$);
 SELECT test_error($$TRUNCATE eventstore.checkpoints$$);
 
 DROP FUNCTION te_verify_inclusion(jsonb), te_mth(bigint, bigint), te_leaf(bigint);
+
+-- The checkpoint topic is the worker's: no publish() and no route may use it.
+ALTER SYSTEM SET pg_eventstore.checkpoint_topic = 'audit.checkpoints';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SELECT current_setting('pg_eventstore.checkpoint_topic') AS checkpoint_topic;
+SELECT test_error($$SELECT eventstore.publish('audit.checkpoints', 'k', '{"checkpoint": 99}')$$);
+SELECT test_error($$SELECT eventstore.add_route('ledger', 'audit.checkpoints')$$);
+ALTER SYSTEM RESET pg_eventstore.checkpoint_topic;
+SELECT pg_reload_conf();

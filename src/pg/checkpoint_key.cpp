@@ -33,6 +33,7 @@ Datum eventstore_checkpoint_public_key(PG_FUNCTION_ARGS)
     const char *key_file = guc_checkpoint_signing_key;
     if (key_file == nullptr || key_file[0] == '\0')
         PG_RETURN_NULL();
+    check_signing_key_readable(key_file);
     char pem[1024];
     guarded_call([&] {
         const CheckpointSigner signer(key_file);

@@ -8,6 +8,8 @@
 
 #include "pg_includes.h"
 
+#include <unistd.h>
+
 extern "C" {
 #include "utils/guc.h"
 }
@@ -47,6 +49,15 @@ bool check_kafka_config(char **newval, void **, GucSource)
 }
 
 }  // namespace
+
+void check_signing_key_readable(const char *key_file)
+{
+    if (access(key_file, R_OK) != 0)
+        ereport(ERROR, (errcode_for_file_access(),
+                        errmsg("cannot read checkpoint signing key \"%s\": %m", key_file),
+                        errhint("pg_eventstore.checkpoint_signing_key names an Ed25519 private key file (PEM) that "
+                                "the server's operating system user can read.")));
+}
 
 void define_gucs()
 {

@@ -44,6 +44,13 @@ extern char *guc_checkpoint_signing_key;
 extern char *guc_checkpoint_topic;
 extern char *guc_checkpoint_file;
 
+/*
+ * Raises 58P01 or 42501 (errcode_for_file_access) naming the file when the
+ * checkpoint signing key cannot be read: a configuration error, reported as
+ * one before OpenSSL is asked to parse it.
+ */
+void check_signing_key_readable(const char *key_file);
+
 /* pg_eventstore.inject_publisher_failure (tests only, hidden): the publisher's next rounds throw. */
 extern bool guc_inject_publisher_failure;
 

@@ -3,6 +3,8 @@
  */
 #include "log_guard.h"
 
+#include <cstring>
+
 extern "C" {
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -51,7 +53,9 @@ Datum eventstore_log_guard(PG_FUNCTION_ARGS)
         ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                         errmsg("%s on %s is not allowed: the event log is append-only", operation,
                                RelationGetRelationName(trigger->tg_relation)),
-                        errhint("Append corrections as new events with eventstore.append().")));
+                        strcmp(RelationGetRelationName(trigger->tg_relation), "checkpoints") == 0
+                            ? errhint("Checkpoints are written by the worker only (docs/tamper-evidence.md).")
+                            : errhint("Append corrections as new events with eventstore.append().")));
     }
     return PointerGetDatum(nullptr);
 }

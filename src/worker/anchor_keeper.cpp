@@ -9,17 +9,26 @@
  *
  * A checkpoint: tree size = the last sequenced position, its root
  * (merkle_store.h), the ledger head there and the time, signed with the key
- * file (src/core/checkpoint.h) when one is configured.  The row, the outbox
- * message for the topic and the line in the file carry the same text (the
- * jsonb form of the checkpoint).  The file is written and fsynced before
- * the transaction commits: a crash in between leaves a true checkpoint in
- * the file that the table does not have, never the other way round, and the
- * next checkpoint takes its number again with the same content or later.
+ * file (src/core/checkpoint.h) when one is configured.  The row and the
+ * outbox message for the topic carry the same text (the jsonb form of the
+ * checkpoint) and commit together, so the topic gets every checkpoint with
+ * the outbox's guarantees.  The worker writes the outbox row itself:
+ * eventstore.publish() refuses the checkpoint topic to everyone, so that
+ * no role can put lines of its own among the checkpoints.
+ *
+ * The file gets the lines after they committed, each step appending
+ * whatever the table has beyond the file's last checkpoint (found from the
+ * file's tail when the process starts).  A line is never in the file
+ * without being in the table: a crash before the commit would otherwise
+ * leave a line whose number the next checkpoint takes with another time,
+ * and the auditor two different checkpoints of one number.
  *
  * C-style glue with plain-data locals: every SPI call may ereport(ERROR).
  */
 #include "anchor_keeper.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -27,6 +36,7 @@
 #include "core/checkpoint.h"
 #include "core/merkle.h"
 #include "job_transaction.h"
+#include "shared_state.h"
 #include "pg/errors.h"
 #include "pg/event_hashing.h"
 #include "pg/extension_relation.h"
@@ -86,10 +96,23 @@ KeptPlan insert_checkpoint_statement = {
     {INT8OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}};
 
 KeptPlan publish_checkpoint_statement = {
-    "SELECT eventstore.publish($1, $2, $3::jsonb, '{\"ce_type\": \"pg_eventstore.checkpoint\"}'::jsonb)", 3,
+    "INSERT INTO eventstore.outbox (topic, key, payload, headers) "
+    "VALUES ($1, $2, $3::jsonb, '{\"ce_type\": \"pg_eventstore.checkpoint\"}'::jsonb)",
+    3,
     {TEXTOID, TEXTOID, TEXTOID}};
 
+KeptPlan lines_after_statement = {
+    "SELECT checkpoint, line FROM eventstore.checkpoints WHERE checkpoint > $1 ORDER BY checkpoint LIMIT 1000", 1,
+    {INT8OID}};
+
 TimestampTz next_look = 0;
+
+/* The checkpoint file as this process knows it: its path and its last checkpoint (-1: not read yet). */
+struct CheckpointFile {
+    char path[MAXPGPATH];
+    int64 through;
+};
+CheckpointFile checkpoint_file = {"", -1};
 
 /* A checkpoint as plain data, filled by the guarded signing step. */
 struct SignedCheckpoint {
@@ -190,6 +213,8 @@ void sign_checkpoint(int64 number, int64 tree_size, const uint8 *root, const uin
 {
     const char *key_file = pg::guc_checkpoint_signing_key;
     const bool signing = key_file != nullptr && key_file[0] != '\0';
+    if (signing)
+        pg::check_signing_key_readable(key_file);
     guarded_call([&] {
         CheckpointStatement statement;
         statement.checkpoint = number;
@@ -211,21 +236,83 @@ void sign_checkpoint(int64 number, int64 tree_size, const uint8 *root, const uin
     });
 }
 
-/* Appends the line to pg_eventstore.checkpoint_file and makes it durable. */
-void append_to_file(const char *line)
+/* The number of the last checkpoint line in the file, from its tail (0 when there is none). */
+int64 last_checkpoint_in_file(const char *path)
 {
-    const char *path = pg::guc_checkpoint_file;
-    if (path == nullptr || path[0] == '\0')
-        return;
+    FILE *file = AllocateFile(path, "r");
+    if (file == nullptr) {
+        if (errno == ENOENT)
+            return 0;
+        ereport(ERROR, (errcode_for_file_access(), errmsg("could not open checkpoint file \"%s\": %m", path)));
+    }
+    char tail[8192];
+    const long tail_bytes = (long)sizeof tail - 1;
+    if (fseek(file, 0, SEEK_END) == 0) {
+        const long size = ftell(file);
+        fseek(file, size > tail_bytes ? size - tail_bytes : 0, SEEK_SET);
+    }
+    const size_t read = fread(tail, 1, tail_bytes, file);
+    FreeFile(file);
+    tail[read] = '\0';
+    /* jsonb's text form, as the lines are written: "checkpoint": N */
+    const char *key = "\"checkpoint\": ";
+    const char *last = nullptr;
+    for (const char *at = strstr(tail, key); at != nullptr; at = strstr(at + 1, key))
+        last = at;
+    return last == nullptr ? 0 : strtoll(last + strlen(key), nullptr, 10);
+}
+
+/* Appends lines to the file and makes them durable. */
+void append_lines(const char *path, char **lines, int count)
+{
     FILE *file = AllocateFile(path, "a");
     if (file == nullptr)
         ereport(ERROR, (errcode_for_file_access(), errmsg("could not open checkpoint file \"%s\": %m", path)));
-    const bool written = fprintf(file, "%s\n", line) >= 0 && fflush(file) == 0 && pg_fsync(fileno(file)) == 0;
+    bool written = true;
+    for (int i = 0; i < count && written; i++)
+        written = fprintf(file, "%s\n", lines[i]) >= 0;
+    written = written && fflush(file) == 0 && pg_fsync(fileno(file)) == 0;
     const int saved_errno = errno;
     FreeFile(file);
     errno = saved_errno;
     if (!written)
         ereport(ERROR, (errcode_for_file_access(), errmsg("could not write checkpoint file \"%s\": %m", path)));
+}
+
+/* Brings pg_eventstore.checkpoint_file up to the checkpoints table (committed lines only). */
+void catch_up_checkpoint_file()
+{
+    const char *path = pg::guc_checkpoint_file;
+    if (path == nullptr || path[0] == '\0')
+        return;
+    if (strcmp(path, checkpoint_file.path) != 0) {
+        strlcpy(checkpoint_file.path, path, sizeof checkpoint_file.path);
+        checkpoint_file.through = -1;
+    }
+    if (checkpoint_file.through < 0)
+        checkpoint_file.through = last_checkpoint_in_file(path);
+
+    MemoryContext step = CurrentMemoryContext;
+    begin_job_transaction("pg_eventstore: checkpoint file");
+    Datum args[1] = {Int64GetDatum(checkpoint_file.through)};
+    run_kept_plan(lines_after_statement, args, nullptr, false, 0, SPI_OK_SELECT);
+    const int count = (int)SPI_processed;
+    int64 through = checkpoint_file.through;
+    char **lines = nullptr;
+    if (count > 0) {
+        MemoryContext spi = MemoryContextSwitchTo(step);
+        lines = (char **)palloc(sizeof(char *) * count);
+        for (int i = 0; i < count; i++)
+            lines[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+        MemoryContextSwitchTo(spi);
+        bool isnull;
+        through = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[count - 1], SPI_tuptable->tupdesc, 1, &isnull));
+    }
+    commit_job_transaction();
+    if (count > 0) {
+        append_lines(path, lines, count);
+        checkpoint_file.through = through;
+    }
 }
 
 void write_checkpoint(int64 number, int64 tree_size)
@@ -258,14 +345,14 @@ void write_checkpoint(int64 number, int64 tree_size)
     if (topic != nullptr && topic[0] != '\0') {
         Datum publish_args[3] = {CStringGetTextDatum(topic), CStringGetTextDatum(psprintf("%lld", (long long)number)),
                                  CStringGetTextDatum(line)};
-        run_kept_plan(publish_checkpoint_statement, publish_args, nullptr, false, 0, SPI_OK_SELECT);
+        run_kept_plan(publish_checkpoint_statement, publish_args, nullptr, false, 0, SPI_OK_INSERT);
     }
-    append_to_file(line);
 }
 
-/* Writes a checkpoint when one is due; returns the ms until the next may be. */
-long checkpoint_if_due()
+/* Writes a checkpoint when one is due (*written says whether); returns the ms until the next may be. */
+long checkpoint_if_due(bool *written)
 {
+    *written = false;
     run_kept_plan(last_checkpoint_statement, nullptr, nullptr, false, 1, SPI_OK_SELECT);
     int64 last_number = 0;
     int64 last_size = 0;
@@ -283,6 +370,7 @@ long checkpoint_if_due()
     if (!due)
         return grew && since_ms < interval_ms ? (long)(interval_ms - since_ms) : (long)interval_ms;
     write_checkpoint(last_number + 1, log_size);
+    *written = true;
     return (long)interval_ms;
 }
 
@@ -306,8 +394,12 @@ long keep_anchors()
         return 0;
 
     begin_job_transaction("pg_eventstore: checkpoint");
-    const long until_due = checkpoint_if_due();
+    bool written;
+    const long until_due = checkpoint_if_due(&written);
     commit_job_transaction();
+    if (written)
+        wake_job(kPublisher); /* its outbox message, when there is a topic */
+    catch_up_checkpoint_file();
     next_look = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kLookIntervalMs);
     return until_due < kLookIntervalMs ? kLookIntervalMs : until_due;
 }
