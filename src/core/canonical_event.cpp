@@ -72,9 +72,17 @@ void write_canonical(Sink &sink, const EventFields &event)
 
 std::string canonical_encoding(const EventFields &event)
 {
+    std::string bytes;
+    append_canonical_encoding(event, bytes);
+    return bytes;
+}
+
+void append_canonical_encoding(const EventFields &event, std::string &out)
+{
     StringSink sink;
+    sink.bytes.swap(out);
     write_canonical(sink, event);
-    return std::move(sink.bytes);
+    sink.bytes.swap(out);
 }
 
 /*

@@ -44,6 +44,9 @@ constexpr Digest kGenesisHash{};
 /* canonical(event) as bytes; used by tests and the documentation's example. */
 std::string canonical_encoding(const EventFields &event);
 
+/* Appends canonical(event) to out (a buffer reused across events allocates nothing). */
+void append_canonical_encoding(const EventFields &event, std::string &out);
+
 /* SHA-256(canonical(event) || previous_hash), computed without a copy. */
 Digest event_hash(const EventFields &event, const Digest &previous_hash);
 
