@@ -73,6 +73,21 @@ UPDATE eventstore.streams SET category = 'other' WHERE stream_id = 'relabel-1';
 RESET session_replication_role;
 SELECT stream_id, ok, first_bad_version, detail FROM eventstore.verify_all() WHERE stream_id = 'relabel-1';
 
+-- A row pointer the reads would follow (log_positions.event_row) that does
+-- not point at its position's event is reported too.
+SELECT max(global_position) AS position_before FROM eventstore.log_positions \gset
+SELECT eventstore.append('repoint-1', 'Happened', '{}');
+SELECT eventstore.append('repoint-1', 'Happened', '{}');
+SELECT eventstore.wait_for_position(:position_before + 2, '30 seconds') AS sequenced;
+SELECT count(*) AS bad_pointers FROM eventstore.check_event_rows();
+SET session_replication_role = replica;
+UPDATE eventstore.log_positions SET event_row = (SELECT event_row FROM eventstore.log_positions
+                                                 WHERE stream_id = 'repoint-1' AND stream_version = 1)
+WHERE stream_id = 'repoint-1' AND stream_version = 2;
+RESET session_replication_role;
+SELECT stream_id, ok, first_bad_version, detail ~ '^global position \d+ points at row \(\d+,\d+\), which is version 1 of stream "repoint-1"$' AS names_the_row
+FROM eventstore.verify_all() WHERE stream_id = 'repoint-1';
+
 -- The ledger chains the global order: a tampered ledger hash or a removed
 -- position is reported with the first bad global position.
 SELECT eventstore.wait_for_position((SELECT count(*) FROM eventstore.events), '30 seconds') AS sequenced;

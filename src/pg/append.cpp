@@ -45,7 +45,6 @@
 #include "event_hashing.h"
 #include "gucs.h"
 #include "kept_plan.h"
-#include "log_guard.h"
 #include "log_writer.h"
 #include "period_guard.h"
 #include "spi_helpers.h"

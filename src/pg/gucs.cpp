@@ -8,6 +8,8 @@
 
 #include "pg_includes.h"
 
+#include <cctype>
+#include <cstring>
 #include <unistd.h>
 
 extern "C" {
@@ -46,6 +48,25 @@ bool check_kafka_config(char **newval, void **, GucSource)
         return true;
     GUC_check_errdetail("%s", problem);
     return false;
+}
+
+/*
+ * The checkpoint topic must be a Kafka topic name (as checked_topic() checks
+ * every other): the worker writes checkpoints to the outbox under it, and a
+ * name Kafka refuses would send every checkpoint to the dead letters.
+ */
+bool check_checkpoint_topic(char **newval, void **, GucSource)
+{
+    const char *topic = *newval == nullptr ? "" : *newval;
+    const size_t length = strlen(topic);
+    if (length == 0)
+        return true;
+    bool valid = length <= 249 && strcmp(topic, ".") != 0 && strcmp(topic, "..") != 0;
+    for (size_t i = 0; valid && i < length; i++)
+        valid = isalnum((unsigned char)topic[i]) || topic[i] == '.' || topic[i] == '_' || topic[i] == '-';
+    if (!valid)
+        GUC_check_errdetail("A Kafka topic name is 1 to 249 letters, digits, \".\", \"_\" or \"-\".");
+    return valid;
 }
 
 }  // namespace
@@ -122,7 +143,7 @@ void define_gucs()
     DefineCustomStringVariable("pg_eventstore.checkpoint_topic",
                                "Kafka topic every checkpoint is also published to (through the outbox).",
                                "Empty (the default): checkpoints are not published to Kafka.", &guc_checkpoint_topic,
-                               "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+                               "", PGC_SIGHUP, 0, check_checkpoint_topic, nullptr, nullptr);
     DefineCustomStringVariable("pg_eventstore.checkpoint_file",
                                "File every checkpoint line is also appended to (outside the data directory).",
                                "Empty (the default): no file.", &guc_checkpoint_file, "", PGC_SIGHUP,

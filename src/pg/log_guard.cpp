@@ -1,5 +1,6 @@
 /*
- * log_guard.cpp — the append-only trigger and the internal write section.
+ * log_guard.cpp — the append-only trigger, and the stamp that restored
+ * events get (log_guard.h).
  */
 #include "log_guard.h"
 
@@ -9,31 +10,9 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "utils/xid8.h"
 }
-
-namespace eventstore::pg {
-
-/* Depth of internal write sections in this backend; only this file changes it. */
-static int internal_write_depth = 0;
-
-int execute_internal_write(SPIPlanPtr plan, Datum *values, const char *nulls, long row_limit)
-{
-    volatile int result = 0;
-    internal_write_depth++;
-    PG_TRY();
-    {
-        result = SPI_execute_plan(plan, values, nulls, false, row_limit);
-    }
-    PG_FINALLY();
-    {
-        internal_write_depth--;
-    }
-    PG_END_TRY();
-    return result;
-}
-
-}  // namespace eventstore::pg
 
 extern "C" {
 
@@ -45,33 +24,27 @@ Datum eventstore_log_guard(PG_FUNCTION_ARGS)
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("eventstore.log_guard() must be called as a trigger")));
     TriggerData *trigger = (TriggerData *)fcinfo->context;
-    if (eventstore::pg::internal_write_depth == 0) {
-        const char *operation = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)   ? "UPDATE"
-                                : TRIGGER_FIRED_BY_DELETE(trigger->tg_event) ? "DELETE"
-                                : TRIGGER_FIRED_BY_TRUNCATE(trigger->tg_event) ? "TRUNCATE"
-                                                                               : "INSERT";
-        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                        errmsg("%s on %s is not allowed: the event log is append-only", operation,
-                               RelationGetRelationName(trigger->tg_relation)),
-                        strcmp(RelationGetRelationName(trigger->tg_relation), "checkpoints") == 0
-                            ? errhint("Checkpoints are written by the worker only (docs/tamper-evidence.md).")
-                            : errhint("Append corrections as new events with eventstore.append().")));
-    }
-    return PointerGetDatum(nullptr);
+    const char *operation = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)     ? "UPDATE"
+                            : TRIGGER_FIRED_BY_DELETE(trigger->tg_event)   ? "DELETE"
+                            : TRIGGER_FIRED_BY_TRUNCATE(trigger->tg_event) ? "TRUNCATE"
+                                                                           : "INSERT";
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("%s on %s is not allowed: the event log is append-only", operation,
+                           RelationGetRelationName(trigger->tg_relation)),
+                    strcmp(RelationGetRelationName(trigger->tg_relation), "checkpoints") == 0
+                        ? errhint("Checkpoints are written by the worker only (docs/tamper-evidence.md).")
+                        : errhint("Append corrections as new events with eventstore.append().")));
+    pg_unreachable();
 }
-
-}  // extern "C"
-
-extern "C" {
 
 PG_FUNCTION_INFO_V1(eventstore_stamp_restored_event);
 
 /*
- * Row trigger BEFORE INSERT on eventstore.events.  Appends (inside a write
- * section) pass through untouched.  Any other insert is a restore
- * (pg_restore's COPY of the extension's data, run by a superuser or the
- * owner): its rows carry transaction ids of the cluster they were dumped
- * from, meaningless here, so each row gets the inserting transaction's id.
+ * Row trigger BEFORE INSERT on eventstore.events.  Appends do not fire it
+ * (log_writer.h).  Any insert that does is a restore (pg_restore's COPY of
+ * the extension's data, run by a superuser or the owner): its rows carry
+ * transaction ids of the cluster they were dumped from, meaningless here,
+ * so each row gets the inserting transaction's id.
  * The sequencer then orders restored events that had no position yet like
  * any other append.
  */
@@ -82,8 +55,6 @@ Datum eventstore_stamp_restored_event(PG_FUNCTION_ARGS)
                         errmsg("eventstore.stamp_restored_event() must be called as a trigger")));
     TriggerData *trigger = (TriggerData *)fcinfo->context;
     HeapTuple row = trigger->tg_trigtuple;
-    if (eventstore::pg::internal_write_depth > 0)
-        return PointerGetDatum(row);
 
     TupleDesc desc = trigger->tg_relation->rd_att;
     int xid_column = SPI_fnumber(desc, "xid");

@@ -111,8 +111,9 @@ TimestampTz next_look = 0;
 struct CheckpointFile {
     char path[MAXPGPATH];
     int64 through;
+    bool ends_inside_line;
 };
-CheckpointFile checkpoint_file = {"", -1};
+CheckpointFile checkpoint_file = {"", -1, false};
 
 /* A checkpoint as plain data, filled by the guarded signing step. */
 struct SignedCheckpoint {
@@ -236,9 +237,15 @@ void sign_checkpoint(int64 number, int64 tree_size, const uint8 *root, const uin
     });
 }
 
-/* The number of the last checkpoint line in the file, from its tail (0 when there is none). */
-int64 last_checkpoint_in_file(const char *path)
+/*
+ * The number of the last whole checkpoint line in the file, from its tail
+ * (0 when there is none), and whether the file ends inside a line (a write
+ * cut short by a crash or a full disk): that fragment is not counted, and
+ * the next line starts on a line of its own.
+ */
+int64 last_checkpoint_in_file(const char *path, bool *ends_inside_line)
 {
+    *ends_inside_line = false;
     FILE *file = AllocateFile(path, "r");
     if (file == nullptr) {
         if (errno == ENOENT)
@@ -254,6 +261,11 @@ int64 last_checkpoint_in_file(const char *path)
     const size_t read = fread(tail, 1, tail_bytes, file);
     FreeFile(file);
     tail[read] = '\0';
+    if (read > 0 && tail[read - 1] != '\n') {
+        *ends_inside_line = true;
+        char *last_newline = strrchr(tail, '\n');
+        *(last_newline != nullptr ? last_newline + 1 : tail) = '\0';
+    }
     /* jsonb's text form, as the lines are written: "checkpoint": N */
     const char *key = "\"checkpoint\": ";
     const char *last = nullptr;
@@ -262,13 +274,13 @@ int64 last_checkpoint_in_file(const char *path)
     return last == nullptr ? 0 : strtoll(last + strlen(key), nullptr, 10);
 }
 
-/* Appends lines to the file and makes them durable. */
-void append_lines(const char *path, char **lines, int count)
+/* Appends lines to the file (after a newline when it ends inside one) and makes them durable. */
+void append_lines(const char *path, char **lines, int count, bool start_new_line)
 {
     FILE *file = AllocateFile(path, "a");
     if (file == nullptr)
         ereport(ERROR, (errcode_for_file_access(), errmsg("could not open checkpoint file \"%s\": %m", path)));
-    bool written = true;
+    bool written = !start_new_line || fputc('\n', file) != EOF;
     for (int i = 0; i < count && written; i++)
         written = fprintf(file, "%s\n", lines[i]) >= 0;
     written = written && fflush(file) == 0 && pg_fsync(fileno(file)) == 0;
@@ -290,7 +302,7 @@ void catch_up_checkpoint_file()
         checkpoint_file.through = -1;
     }
     if (checkpoint_file.through < 0)
-        checkpoint_file.through = last_checkpoint_in_file(path);
+        checkpoint_file.through = last_checkpoint_in_file(path, &checkpoint_file.ends_inside_line);
 
     MemoryContext step = CurrentMemoryContext;
     begin_job_transaction("pg_eventstore: checkpoint file");
@@ -310,8 +322,11 @@ void catch_up_checkpoint_file()
     }
     commit_job_transaction();
     if (count > 0) {
-        append_lines(path, lines, count);
+        /* A failed write is retried from the start on the next step: the file is read again then. */
+        checkpoint_file.through = -1;
+        append_lines(path, lines, count, checkpoint_file.ends_inside_line);
         checkpoint_file.through = through;
+        checkpoint_file.ends_inside_line = false;
     }
 }
 

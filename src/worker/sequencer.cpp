@@ -249,11 +249,13 @@ void note_event_row_file(int64 first_position)
     const Oid stored =
         SPI_processed == 1 ? DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))
                            : InvalidOid;
-    if (stored != filenode) {
-        Datum args[2] = {ObjectIdGetDatum(filenode), Int64GetDatum(first_position)};
-        run_kept_plan(record_event_row_file_statement, args, nullptr, false, 0, SPI_OK_INSERT);
+    if (stored == filenode) {
+        recorded = filenode; /* committed: no need to look again in this process */
+        return;
     }
-    recorded = filenode;
+    /* Remembered only once a later round finds it committed: this round may still roll back. */
+    Datum args[2] = {ObjectIdGetDatum(filenode), Int64GetDatum(first_position)};
+    run_kept_plan(record_event_row_file_statement, args, nullptr, false, 0, SPI_OK_INSERT);
 }
 
 }  // namespace
