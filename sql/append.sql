@@ -71,3 +71,24 @@ COMMIT;
 SELECT stream_version, event_type FROM eventstore.read_stream('savepoint-1');
 SELECT ok FROM eventstore.verify_stream('savepoint-1');
 SELECT eventstore.stream_version('savepoint-1');
+
+-- An insert trigger the owner puts on eventstore.events fires for appends
+-- (they then go in by an INSERT statement); the extension's own triggers
+-- do not need it.  It runs under the append's search_path (pg_catalog, pg_temp).
+CREATE TABLE appended_seen (stream_id text, stream_version bigint);
+CREATE FUNCTION note_append() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.appended_seen VALUES (NEW.stream_id, NEW.stream_version);  -- appends run with search_path pg_catalog
+    RETURN NULL;
+END $$;
+CREATE TRIGGER note_append AFTER INSERT ON eventstore.events FOR EACH ROW EXECUTE FUNCTION note_append();
+SELECT eventstore.append('triggered-1', 'A', '{}');
+SELECT eventstore.append_batch('triggered-1', ARRAY[ROW(NULL, 'B', '{}', NULL, NULL, NULL),
+                                                    ROW(NULL, 'C', '{}', NULL, NULL, NULL)]::eventstore.new_event[]);
+SELECT * FROM appended_seen ORDER BY stream_version;
+SELECT ok FROM eventstore.verify_stream('triggered-1');
+DROP TRIGGER note_append ON eventstore.events;
+SELECT eventstore.append('triggered-1', 'D', '{}');
+SELECT count(*) AS seen_after_drop FROM appended_seen;
+DROP TABLE appended_seen;
+DROP FUNCTION note_append();

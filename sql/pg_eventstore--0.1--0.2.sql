@@ -772,13 +772,28 @@ BEGIN
         END LOOP;
         known_version := low;
     END IF;
-    -- read_stream: the events upcast, with their positions, in one index
-    -- walk whatever plan this statement gets (docs/performance.md).
-    IF known_version IS NULL OR known_version > version THEN
+    IF as_of IS NOT NULL THEN
+        -- Event time is not monotone in a stream: every version after the
+        -- snapshot is looked at, and only those at or before as_of are
+        -- folded.  Filtered in the scan, the others never become rows
+        -- (through read_stream they were each formed, upcast and stored:
+        -- 7.75x the current state's time in the middle of 10,000 events,
+        -- against 2.3x this way).
+        SELECT array_agg(eventstore.upcast(ROW(p.global_position, e.stream_id, e.stream_version, e.event_id,
+                             e.event_type, e.schema_version, e.data, e.metadata, e.event_time, e.ingest_time,
+                             e.hash)::eventstore.event_record) ORDER BY e.stream_version)
+        INTO events
+        FROM eventstore.events e
+        LEFT JOIN eventstore.log_positions p ON p.stream_id = e.stream_id AND p.stream_version = e.stream_version
+        WHERE e.stream_id = stream AND e.stream_version > load_state.version
+          AND (known_version IS NULL OR e.stream_version <= known_version)
+          AND e.event_time <= as_of;
+    ELSIF known_version IS NULL OR known_version > version THEN
+        -- read_stream: the events upcast, with their positions, in one
+        -- index walk whatever plan this statement gets.
         SELECT array_agg(r ORDER BY r.stream_version) INTO events
         FROM eventstore.read_stream(stream, version + 1,
-                                    coalesce(least(known_version - version, 2147483647), 2147483647)::integer) r
-        WHERE as_of IS NULL OR r.event_time <= as_of;
+                                    coalesce(least(known_version - version, 2147483647), 2147483647)::integer) r;
     END IF;
     IF events IS NOT NULL THEN
         state := eventstore.apply_fold(aggregate.fold, state, events);

@@ -24,9 +24,12 @@
  *
  * Rows are written with the table's and indexes' own code, so constraints
  * are those of the indexes (the event id's uniqueness, reported by the
- * caller as ES002); CHECK constraints and triggers on eventstore.events
- * and eventstore.streams do not run for appends, and the values written
- * are the append path's own.  All of it as plain C: call only where an
+ * caller as ES002); CHECK constraints do not run for appends, and the
+ * values written are the append path's own.  Insert triggers that the
+ * owner put on eventstore.events do run: with one present, the events go
+ * in by an INSERT statement instead (a way to react to events people use,
+ * and the baseline make bench compares projections with).  Triggers on
+ * eventstore.streams do not run.  All of it as plain C: call only where an
  * ERROR may longjmp (errors.h).
  */
 #ifndef EVENTSTORE_PG_LOG_WRITER_H
