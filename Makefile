@@ -63,7 +63,8 @@ EXTRA_CLEAN = $(OBJS:.o=.d)
 # a program as well.  These rules come after the PGXS include so that
 # `all` stays PGXS's first, default target.
 VERIFY_OBJS      = $(patsubst %.cpp,%.o,$(wildcard tools/verify/*.cpp))
-VERIFY_CORE_OBJS = src/core/sha256.o src/core/canonical_event.o src/core/ledger.o src/core/merkle.o
+VERIFY_CORE_OBJS = src/core/sha256.o src/core/canonical_event.o src/core/ledger.o src/core/merkle.o \
+                   src/core/checkpoint.o
 
 all: tools/pg_eventstore_verify
 tools/pg_eventstore_verify: $(VERIFY_OBJS) $(VERIFY_CORE_OBJS)

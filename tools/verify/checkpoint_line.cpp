@@ -3,6 +3,8 @@
  */
 #include "checkpoint_line.h"
 
+#include "core/checkpoint.h"
+
 #include "errors.h"
 #include "flat_json.h"
 #include "scalars.h"
@@ -83,14 +85,15 @@ Checkpoint parse_checkpoint_line(std::string_view line)
 
 std::string signed_message(const Checkpoint &checkpoint)
 {
-    std::string message(kCheckpointTag);
-    message += '\n' + std::to_string(checkpoint.number);
-    message += '\n' + std::to_string(checkpoint.tree_size);
-    message += '\n' + to_hex(checkpoint.root_hash);
-    message += '\n' + to_hex(checkpoint.ledger_head);
-    message += '\n' + checkpoint.created_at;
-    message += '\n' + to_hex(checkpoint.key_id);
-    return message;
+    /* The signer's own definition of the bytes (src/core/checkpoint.h), not a second one. */
+    CheckpointStatement statement;
+    statement.checkpoint = checkpoint.number;
+    statement.tree_size = checkpoint.tree_size;
+    statement.root_hash = checkpoint.root_hash;
+    statement.ledger_head = checkpoint.ledger_head;
+    statement.created_at = checkpoint.created_at;
+    statement.key_id = to_hex(checkpoint.key_id);
+    return checkpoint_signed_bytes(statement);
 }
 
 }  // namespace eventstore::verify

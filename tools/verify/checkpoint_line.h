@@ -27,7 +27,6 @@
 
 namespace eventstore::verify {
 
-constexpr std::string_view kCheckpointTag = "pg_eventstore.checkpoint.v1";
 
 struct Checkpoint {
     std::uint64_t number = 0;
