@@ -251,16 +251,13 @@ void insert_event_rows(text *stream_id, const EventRow *events, int count, Times
 {
     /* Taken with the stream's head held: within a stream, insert order is version order. */
     const int64 insert_seq = nextval_internal(required_relation("insert_seq"), false);
-    Relation events_table = table_open(required_relation("events"), RowExclusiveLock);
-    const bool by_statement = has_user_insert_triggers(events_table);
-    table_close(events_table, NoLock);
-    if (by_statement) {
+    WritableTable log;
+    open_writable(&log, "events");
+    if (has_user_insert_triggers(log.table)) {
+        close_writable(&log);
         insert_rows_by_statement(stream_id, events, count, now, insert_seq);
         return;
     }
-
-    WritableTable log;
-    open_writable(&log, "events");
     const TupleDesc desc = RelationGetDescr(log.table);
     const int c_stream_id = column(desc, "stream_id");
     const int c_stream_version = column(desc, "stream_version");
